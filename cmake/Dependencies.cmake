@@ -1,0 +1,17 @@
+# SPDX-License-Identifier: MIT
+# System dependencies (DESIGN §4), all from Debian packages installed by scripts/setup.sh.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf)
+pkg_check_modules(LIBPCAP REQUIRED IMPORTED_TARGET libpcap)
+pkg_check_modules(LIBELF REQUIRED IMPORTED_TARGET libelf)
+find_package(tl-expected REQUIRED)
+find_package(fmt REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(Threads REQUIRED)
+if(SF_BUILD_TESTS)
+    find_package(GTest REQUIRED)
+endif()
+if(SF_BUILD_BENCH)
+    find_package(benchmark REQUIRED)
+endif()

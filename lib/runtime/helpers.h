@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// The helper and kfunc registry: one table of callable functions per environment, looked up by
+// id at load and called by every engine through one ABI.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "runtime/skb.h"
+
+namespace sockfilter::runtime {
+
+/// What an engine gives a helper besides its five arguments.
+struct CallEnv {
+    Skb* skb = nullptr;            ///< the packet, or null in raw mode
+    std::uint64_t ctx_addr = 0;    ///< the value r1 had at entry (the context pointer)
+    bool stop = false;             ///< set by a helper that ends the program (the "unwind" helper)
+    std::uint64_t stop_value = 0;  ///< r0 of the program when `stop` is set
+    std::string fault;             ///< set by a helper whose call cannot complete; the run faults
+};
+
+/// A helper's implementation: r0 from r1..r5.
+using HelperFn = std::uint64_t (*)(CallEnv& env, std::uint64_t r1, std::uint64_t r2, std::uint64_t r3,
+                                   std::uint64_t r4, std::uint64_t r5);
+
+/// One callable helper.
+struct HelperDef {
+    std::int32_t id = 0;
+    std::string_view name;
+    HelperFn fn = nullptr;
+};
+
+/// Helpers callable in one environment, by id.
+class HelperRegistry {
+public:
+    /// Adds or replaces a helper.
+    void add(const HelperDef& def) { by_id_[def.id] = def; }
+    /// The helper with this id, or null.
+    [[nodiscard]] const HelperDef* find(std::int32_t id) const {
+        auto it = by_id_.find(id);
+        return it == by_id_.end() ? nullptr : &it->second;
+    }
+    [[nodiscard]] const std::map<std::int32_t, HelperDef>& all() const { return by_id_; }
+
+private:
+    std::map<std::int32_t, HelperDef> by_id_;
+};
+
+/// The bpf_conformance ABI for raw mode: helper 5 ends the program with r1 as its result when
+/// r1 is 0 ("unwind"), and otherwise returns r1.
+[[nodiscard]] const HelperRegistry& conformance_helpers();
+
+/// The helpers socket filters get in userspace. The helpers themselves arrive with the "whole
+/// program type" issue; until then the registry is empty and a call is refused at load.
+[[nodiscard]] const HelperRegistry& socket_filter_helpers();
+
+}  // namespace sockfilter::runtime

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+// The packet a socket filter runs on, as the kernel's sk_buff presents it to the program: the
+// bytes, where offset 0 (skb->data) and the MAC and network headers are, and the metadata that
+// __sk_buff fields read (spec §1.4-§1.7).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "support/result.h"
+
+namespace sockfilter::runtime {
+
+/// The socket a packet arrives on; decides where offset 0 is, whether ctx->sk exists and the
+/// smallest length a return value may trim to (spec §1.7, §3).
+enum class SocketKind : std::uint8_t {
+    Packet,       ///< AF_PACKET SOCK_RAW: offset 0 = link-layer header
+    PacketDgram,  ///< AF_PACKET SOCK_DGRAM: offset 0 = network header
+    Raw,          ///< AF_INET/AF_INET6 SOCK_RAW: IPv4 header; IPv6: first byte after the header chain
+    Udp,          ///< UDP socket: offset 0 = UDP header, trim floor 8
+    Tcp,          ///< TCP socket: offset 0 = TCP header, trim floor = TCP header length
+    TestRun,      ///< BPF_PROG_TEST_RUN: offset 0 = byte 14 of an Ethernet frame
+};
+
+/// Parses "packet", "packet-dgram", "raw", "udp", "tcp", "test-run".
+[[nodiscard]] Result<SocketKind> parse_socket_kind(std::string_view text);
+/// The name parse_socket_kind accepts.
+[[nodiscard]] std::string_view socket_kind_name(SocketKind kind);
+
+/// Packet types (skb->pkt_type).
+enum PktType : std::uint8_t {
+    kPacketHost = 0,
+    kPacketBroadcast = 1,
+    kPacketMulticast = 2,
+    kPacketOtherHost = 3,
+    kPacketOutgoing = 4,
+};
+
+/// sk_buff metadata that __sk_buff fields expose. Values are stored as the kernel stores them:
+/// `protocol` and `vlan_proto` hold the network-order 16 bits as a little-endian host read
+/// gives them (IPv4 = 0x0008), `vlan_tci` in host order.
+struct SkbMeta {
+    std::uint32_t pkt_type = kPacketHost;
+    std::uint32_t mark = 0;
+    std::uint16_t queue_mapping = 0;
+    std::uint16_t protocol = 0;
+    std::uint16_t vlan_tci = 0;
+    std::uint16_t vlan_proto = 0;
+    std::uint32_t priority = 0;
+    std::uint32_t ingress_ifindex = 0;
+    std::uint32_t ifindex = 0;
+    std::uint16_t tc_index = 0;
+    std::uint32_t hash = 0;
+    std::uint32_t napi_id = 0;
+    std::uint16_t gso_segs = 0;
+    std::uint16_t gso_size = 0;
+    std::array<std::uint8_t, 20> cb{};
+    /// Whether ctx->sk is a socket (protocol sockets, test-run) or NULL (AF_PACKET).
+    bool has_sk = false;
+};
+
+/// Sentinel for a header offset that was never set (skb_mac_header_was_set() false).
+inline constexpr std::int32_t kNoHeader = -1;
+
+/// One packet as the program sees it. `bytes` holds the whole captured frame, including headers
+/// in front of offset 0 (SKF_NET_OFF/SKF_LL_OFF and load_bytes_relative reach them); everything
+/// is linear (no paged fragments).
+struct Skb {
+    std::vector<std::uint8_t> bytes;
+    std::uint32_t data = 0;                ///< index in `bytes` of offset 0 (skb->data)
+    std::int32_t mac_header = kNoHeader;   ///< index in `bytes` of the MAC header, or kNoHeader
+    std::int32_t network_header = 0;       ///< index in `bytes` of the network header
+    std::uint32_t trim_floor = 0;          ///< smallest length a non-zero return trims to (cap)
+    SkbMeta meta;
+
+    /// skb->len: bytes from offset 0 to the end.
+    [[nodiscard]] std::uint32_t len() const { return static_cast<std::uint32_t>(bytes.size()) - data; }
+};
+
+/// Bytes the socket keeps for a return value `ret` (spec §3.1, §3.2): 0 drops, otherwise
+/// min(len, max(ret, trim_floor)).
+[[nodiscard]] std::uint32_t kept_bytes(const Skb& skb, std::uint32_t ret);
+
+}  // namespace sockfilter::runtime
