@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-    build-essential cmake pkg-config
+    build-essential cmake ninja-build pkg-config
     libelf-dev libbpf-dev libpcap-dev
     libcli11-dev libfmt-dev libexpected-dev nlohmann-json3-dev
     libgtest-dev libgmock-dev libbenchmark-dev
