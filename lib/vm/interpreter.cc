@@ -1,0 +1,673 @@
+// SPDX-License-Identifier: MIT
+// The interpreter's run loop: one switch over isa::Op with the kernel's semantics, instantiated
+// for checked/unchecked and traced/untraced runs.
+#include "vm/interpreter.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include "runtime/prog_type.h"
+#include "support/assert.h"
+#include "support/bytes.h"
+
+namespace sockfilter::vm {
+
+static_assert(std::endian::native == std::endian::little, "the interpreter assumes a little-endian host");
+
+namespace {
+
+using isa::Op;
+using u64 = std::uint64_t;
+using u32 = std::uint32_t;
+using s64 = std::int64_t;
+using s32 = std::int32_t;
+
+/// SKF_NET_OFF and SKF_LL_OFF (include/uapi/linux/filter.h).
+constexpr s32 kSkfNetOff = -0x100000;
+constexpr s32 kSkfLlOff = -0x200000;
+
+constexpr u64 sx(s32 v) { return static_cast<u64>(static_cast<s64>(v)); }
+constexpr u32 lo32(u64 v) { return static_cast<u32>(v); }
+
+template <class T>
+constexpr u64 sext(T v) {
+    return static_cast<u64>(static_cast<s64>(static_cast<std::make_signed_t<T>>(v)));
+}
+
+// Division and modulo with the kernel's rules: x / 0 = 0, x % 0 = x, and the signed INT_MIN / -1
+// case wraps (INT_MIN) while INT_MIN % -1 = 0 (bpf_conformance sdiv*/smod*-intmin-by-negone).
+constexpr u64 udiv64(u64 a, u64 b) { return b == 0 ? 0 : a / b; }
+constexpr u64 umod64(u64 a, u64 b) { return b == 0 ? a : a % b; }
+constexpr u32 udiv32(u32 a, u32 b) { return b == 0 ? 0 : a / b; }
+constexpr u32 umod32(u32 a, u32 b) { return b == 0 ? a : a % b; }
+
+constexpr u64 sdiv64(u64 a, u64 b) {
+    const auto y = static_cast<s64>(b);
+    if (y == 0) {
+        return 0;
+    }
+    if (y == -1) {
+        return u64{0} - a;
+    }
+    return static_cast<u64>(static_cast<s64>(a) / y);
+}
+constexpr u64 smod64(u64 a, u64 b) {
+    const auto y = static_cast<s64>(b);
+    if (y == 0) {
+        return a;
+    }
+    if (y == -1) {
+        return 0;
+    }
+    return static_cast<u64>(static_cast<s64>(a) % y);
+}
+constexpr u32 sdiv32(u32 a, u32 b) {
+    const auto y = static_cast<s32>(b);
+    if (y == 0) {
+        return 0;
+    }
+    if (y == -1) {
+        return u32{0} - a;
+    }
+    return static_cast<u32>(static_cast<s32>(a) / y);
+}
+constexpr u32 smod32(u32 a, u32 b) {
+    const auto y = static_cast<s32>(b);
+    if (y == 0) {
+        return a;
+    }
+    if (y == -1) {
+        return 0;
+    }
+    return static_cast<u32>(static_cast<s32>(a) % y);
+}
+
+constexpr u64 arsh64(u64 a, u64 n) { return static_cast<u64>(static_cast<s64>(a) >> (n & 63)); }
+constexpr u32 arsh32(u64 a, u64 n) { return static_cast<u32>(static_cast<s32>(lo32(a)) >> (n & 31)); }
+
+u64 addr_of(const void* p) { return static_cast<u64>(reinterpret_cast<std::uintptr_t>(p)); }
+
+std::string_view access_name(bool write, bool atomic) {
+    if (atomic) {
+        return "atomic update";
+    }
+    return write ? "write" : "read";
+}
+
+std::string_view pseudo_name(Op op) {
+    switch (op) {
+        case Op::LddwMapFd: return "BPF_PSEUDO_MAP_FD";
+        case Op::LddwMapValue: return "BPF_PSEUDO_MAP_VALUE";
+        case Op::LddwBtfId: return "BPF_PSEUDO_BTF_ID";
+        case Op::LddwMapIdx: return "BPF_PSEUDO_MAP_IDX";
+        case Op::LddwMapIdxValue: return "BPF_PSEUDO_MAP_IDX_VALUE";
+        default: return "?";
+    }
+}
+
+}  // namespace
+
+/// The memory a run may touch (see the class comment).
+struct Interpreter::Regions {
+    u64 stack_lo = 0;
+    u64 stack_len = 0;  ///< kFrameSize * active frames
+    u64 mem_lo = 0;
+    u64 mem_len = 0;
+    u64 win_lo = 0;
+    u64 win_len = 0;    ///< 0 in raw mode: nothing is intercepted
+
+    /// Whether [addr, addr + size) lies inside the active stack frames or the raw memory. The
+    /// stack is tested first: it is where most accesses go.
+    [[nodiscard]] bool contains(u64 addr, u32 size) const {
+        if (addr - stack_lo <= stack_len - size) {  // stack_len >= kFrameSize >= size
+            return true;
+        }
+        const u64 m = addr - mem_lo;
+        return m < mem_len && mem_len - m >= size;
+    }
+};
+
+/// What a bpf-to-bpf call saves.
+struct Interpreter::Frame {
+    u32 ret_pc = 0;
+    u64 saved[4] = {};  ///< r6..r9
+};
+
+Interpreter::Interpreter(const runtime::LoadedProgram& prog, Options options)
+    : code_(predecode(prog)), env_(prog.env), options_(options) {}
+
+ExecResult Interpreter::run(RunInput& input) {
+    fault_.clear();
+    call_env_.stop = false;
+    call_env_.stop_value = 0;
+    call_env_.fault.clear();
+    u64 r[11] = {};
+    Regions rg;
+    rg.stack_lo = addr_of(stack_.data());
+    rg.stack_len = kFrameSize;
+    if (env_.type != nullptr) {
+        skb_ = input.skb;
+        rg.win_lo = addr_of(window_.data());
+        rg.win_len = window_.size();
+        r[1] = skb_ != nullptr ? rg.win_lo : 0;
+    } else {
+        skb_ = nullptr;
+        rg.mem_lo = addr_of(input.mem.data());
+        rg.mem_len = input.mem.size();
+        r[1] = rg.mem_lo;
+        r[2] = rg.mem_len;
+    }
+    call_env_.skb = skb_;
+    call_env_.ctx_addr = r[1];
+    r[10] = rg.stack_lo + kFrameSize;
+    if (options_.checked) {
+        std::memset(stack_.data(), 0, kFrameSize);
+    }
+    if (trace_ != nullptr) {
+        return options_.checked ? execute<true, true>(r, rg) : execute<false, true>(r, rg);
+    }
+    return options_.checked ? execute<true, false>(r, rg) : execute<false, false>(r, rg);
+}
+
+ExecResult Interpreter::fail(ExecStatus status, std::uint32_t pc, std::uint64_t r0, std::string message) {
+    fault_ = fmt::format("pc {}: {}", pc, message);
+    return ExecResult{r0, status, pc};
+}
+
+ExecResult Interpreter::helper_stopped(const HelperEntry& h, std::uint32_t pc, std::uint64_t r0) {
+    if (!call_env_.fault.empty()) {
+        return fail(ExecStatus::HelperFault, pc, r0, fmt::format("helper {} ({}): {}", h.id, h.name, call_env_.fault));
+    }
+    return ExecResult{call_env_.stop_value, ExecStatus::Ok, pc};
+}
+
+bool Interpreter::is_function_entry(std::uint64_t value) const {
+    if (!is_func_ptr(value, code_.insns.size())) {
+        return false;
+    }
+    const auto entry = static_cast<std::uint32_t>(value - kFuncPtrBase);
+    return std::binary_search(code_.functions.begin(), code_.functions.end(), entry);
+}
+
+bool Interpreter::region_fault(std::uint32_t pc, Access kind, std::uint8_t base, std::int16_t off, std::uint64_t addr,
+                               std::uint32_t size) {
+    fault_ = fmt::format("pc {}: {} of {} bytes at r{}{:+} ({:#x}) is outside every region the program was given", pc,
+                         access_name(kind == Access::Write, kind == Access::Atomic), size, base, off, addr);
+    return false;
+}
+
+bool Interpreter::window_load(const DecodedInsn& in, std::uint64_t* r, std::uint64_t addr, std::uint32_t size,
+                              bool sign, std::uint32_t pc) {
+    const auto off = static_cast<s32>(addr - addr_of(window_.data()));
+    if (off >= static_cast<s32>(kCtxWindow)) {
+        fault_ = fmt::format(
+            "pc {}: read of {} bytes at offset {} of the socket ctx->sk points to (struct bpf_sock): socket fields "
+            "are not modelled yet",
+            pc, size, off - static_cast<s32>(kCtxWindow));
+        return false;
+    }
+    const auto acc = env_.type->check_access(off, size, sign ? runtime::CtxAccessKind::LoadSx
+                                                              : runtime::CtxAccessKind::Load);
+    if (!acc) {
+        fault_ = fmt::format("pc {}: invalid bpf_context access off={} size={}", pc, off, size);
+        return false;
+    }
+    if (skb_ == nullptr) {
+        fault_ = fmt::format("pc {}: context access off={} size={} in a run without a packet", pc, off, size);
+        return false;
+    }
+    const u64 sk = skb_->meta.has_sk ? addr_of(window_.data()) + kCtxWindow : 0;
+    r[in.dst] = runtime::read_ctx(*skb_, off, size, sign, sk);
+    return true;
+}
+
+bool Interpreter::window_store(const DecodedInsn& in, std::uint64_t addr, std::uint32_t size, std::uint64_t value,
+                               bool imm, std::uint32_t pc) {
+    const auto off = static_cast<s32>(addr - addr_of(window_.data()));
+    if (off >= static_cast<s32>(kCtxWindow)) {
+        fault_ = fmt::format("pc {}: R{} cannot write into sock_common (offset {} of the socket ctx->sk points to)", pc,
+                             in.dst, off - static_cast<s32>(kCtxWindow));
+        return false;
+    }
+    const auto acc = env_.type->check_access(off, size, imm ? runtime::CtxAccessKind::StoreImm
+                                                             : runtime::CtxAccessKind::Store);
+    if (!acc) {
+        fault_ = fmt::format("pc {}: invalid bpf_context access off={} size={}", pc, off, size);
+        return false;
+    }
+    if (skb_ == nullptr) {
+        fault_ = fmt::format("pc {}: context access off={} size={} in a run without a packet", pc, off, size);
+        return false;
+    }
+    runtime::write_ctx_cb(*skb_, off, size, value);
+    return true;
+}
+
+bool Interpreter::window_atomic(const DecodedInsn& in, std::uint32_t pc) {
+    fault_ = fmt::format("pc {}: BPF_ATOMIC stores into R{} ctx is not allowed", pc, in.dst);
+    return false;
+}
+
+template <class T, bool kSigned, bool kChecked>
+inline bool Interpreter::load(const DecodedInsn& in, std::uint64_t* r, const Regions& rg, std::uint32_t pc) {
+    const u64 addr = r[in.src] + sx(in.off);
+    if (addr - rg.win_lo < rg.win_len) [[unlikely]] {
+        return window_load(in, r, addr, sizeof(T), kSigned, pc);
+    }
+    if constexpr (kChecked) {
+        if (!rg.contains(addr, sizeof(T))) [[unlikely]] {
+            return region_fault(pc, Access::Read, in.src, in.off, addr, sizeof(T));
+        }
+    }
+    T v;
+    std::memcpy(&v, reinterpret_cast<const void*>(static_cast<std::uintptr_t>(addr)), sizeof(T));
+    if constexpr (kSigned) {
+        r[in.dst] = sext(v);
+    } else {
+        r[in.dst] = v;
+    }
+    return true;
+}
+
+template <class T, bool kChecked>
+inline bool Interpreter::store(const DecodedInsn& in, std::uint64_t* r, std::uint64_t value, bool imm,
+                               const Regions& rg, std::uint32_t pc) {
+    const u64 addr = r[in.dst] + sx(in.off);
+    if (addr - rg.win_lo < rg.win_len) [[unlikely]] {
+        return window_store(in, addr, sizeof(T), value, imm, pc);
+    }
+    if constexpr (kChecked) {
+        if (!rg.contains(addr, sizeof(T))) [[unlikely]] {
+            return region_fault(pc, Access::Write, in.dst, in.off, addr, sizeof(T));
+        }
+    }
+    const auto v = static_cast<T>(value);
+    std::memcpy(reinterpret_cast<void*>(static_cast<std::uintptr_t>(addr)), &v, sizeof(T));
+    return true;
+}
+
+template <class T, bool kChecked>
+inline bool Interpreter::atomic(const DecodedInsn& in, std::uint64_t* r, const Regions& rg, std::uint32_t pc) {
+    const u64 addr = r[in.dst] + sx(in.off);
+    if (addr - rg.win_lo < rg.win_len) [[unlikely]] {
+        return window_atomic(in, pc);
+    }
+    if constexpr (kChecked) {
+        if (!rg.contains(addr, sizeof(T))) [[unlikely]] {
+            return region_fault(pc, Access::Atomic, in.dst, in.off, addr, sizeof(T));
+        }
+    }
+    void* p = reinterpret_cast<void*>(static_cast<std::uintptr_t>(addr));
+    T old;
+    std::memcpy(&old, p, sizeof(T));
+    const auto s = static_cast<T>(r[in.src]);
+    T now = old;
+    bool fetch = true;
+    switch (in.op) {
+        case Op::AtomicAdd64: case Op::AtomicAdd32: now = static_cast<T>(old + s); fetch = false; break;
+        case Op::AtomicOr64: case Op::AtomicOr32: now = static_cast<T>(old | s); fetch = false; break;
+        case Op::AtomicAnd64: case Op::AtomicAnd32: now = static_cast<T>(old & s); fetch = false; break;
+        case Op::AtomicXor64: case Op::AtomicXor32: now = static_cast<T>(old ^ s); fetch = false; break;
+        case Op::AtomicFetchAdd64: case Op::AtomicFetchAdd32: now = static_cast<T>(old + s); break;
+        case Op::AtomicFetchOr64: case Op::AtomicFetchOr32: now = static_cast<T>(old | s); break;
+        case Op::AtomicFetchAnd64: case Op::AtomicFetchAnd32: now = static_cast<T>(old & s); break;
+        case Op::AtomicFetchXor64: case Op::AtomicFetchXor32: now = static_cast<T>(old ^ s); break;
+        case Op::AtomicXchg64: case Op::AtomicXchg32: now = s; break;
+        case Op::AtomicCmpxchg64: case Op::AtomicCmpxchg32:
+            if (old == static_cast<T>(r[0])) {
+                now = s;
+            }
+            std::memcpy(p, &now, sizeof(T));
+            r[0] = old;  // the 32-bit form zero-extends
+            return true;
+        default: SF_UNREACHABLE();
+    }
+    std::memcpy(p, &now, sizeof(T));
+    if (fetch) {
+        r[in.src] = old;  // the 32-bit form zero-extends
+    }
+    return true;
+}
+
+Interpreter::PacketLoad Interpreter::load_packet(const DecodedInsn& in, std::uint64_t* r, std::uint32_t pc) {
+    // The kernel rewrites LD_ABS/LD_IND into "r2 = offset; r1 = r6; call load_helper_N" (spec
+    // §2.2); the registers are left as decoded.h documents.
+    const bool ind = isa::info(in.op).format == isa::Format::LdInd;
+    const u32 size = isa::info(in.op).size;
+    const u64 wide = ind ? r[in.src] + sx(in.imm) : sx(in.imm);
+    r[1] = call_env_.ctx_addr;
+    r[2] = wide;
+    r[3] = kClobberValue;
+    r[4] = kClobberValue;
+    r[5] = kClobberValue;
+    if (skb_ == nullptr) {
+        fault_ = fmt::format("pc {}: LD_ABS/LD_IND needs a packet, and this run has none ({})", pc,
+                             env_.type == nullptr ? "raw mode" : "the context is NULL");
+        return PacketLoad::NoPacket;
+    }
+    const runtime::Skb& skb = *skb_;
+    const auto k = static_cast<s32>(lo32(wide));
+    s64 pos = 0;
+    if (k >= 0) {
+        pos = static_cast<s64>(skb.data) + k;
+    } else if (k >= kSkfNetOff) {
+        pos = static_cast<s64>(skb.network_header) + (k - kSkfNetOff);
+    } else if (k >= kSkfLlOff && skb.mac_header != runtime::kNoHeader) {
+        pos = static_cast<s64>(skb.mac_header) + (k - kSkfLlOff);
+    } else {
+        return PacketLoad::OutOfRange;
+    }
+    // Everything in Skb::bytes is linear, so the kernel's "headlen - off >= n, else
+    // skb_copy_bits inside [0, len)" is one range test over the buffer.
+    if (pos < 0 || pos + size > static_cast<s64>(skb.bytes.size())) {
+        return PacketLoad::OutOfRange;
+    }
+    const std::uint8_t* p = skb.bytes.data() + pos;
+    switch (size) {
+        case 1: r[0] = p[0]; break;
+        case 2: r[0] = load_be<std::uint16_t>(p); break;
+        default: r[0] = load_be<std::uint32_t>(p); break;
+    }
+    return PacketLoad::Loaded;
+}
+
+template <bool kChecked, bool kTrace>
+ExecResult Interpreter::execute(std::uint64_t* r, Regions& rg) {
+    const DecodedInsn* const code = code_.insns.data();
+    std::array<Frame, kMaxFrames> frames{};
+    u32 depth = 0;
+    u32 pc = 0;
+    u64 left = options_.budget;
+    TraceStep step{};
+
+    auto trace = [&](u32 at) {
+        (void)at;
+        if constexpr (kTrace) {
+            step.pc = at;
+            std::copy(r, r + 11, step.after);
+            trace_->step(step);
+        }
+    };
+    // Returns from the current function; true when that ends the program.
+    auto leave = [&](u32& next) {
+        if (depth == 0) {
+            return true;
+        }
+        --depth;
+        const Frame& f = frames[depth];
+        std::copy(f.saved, f.saved + 4, r + 6);
+        rg.stack_len = u64{kFrameSize} * (depth + 1);
+        r[10] = rg.stack_lo + rg.stack_len;
+        next = f.ret_pc;
+        return false;
+    };
+    // Enters a sub-program; false when the frame limit is reached.
+    auto enter = [&](u32 target, u32& next) {
+        if (depth + 1 >= kMaxFrames) {
+            return false;
+        }
+        Frame& f = frames[depth];
+        f.ret_pc = next;
+        std::copy(r + 6, r + 10, f.saved);
+        ++depth;
+        if constexpr (kChecked) {
+            std::memset(stack_.data() + rg.stack_len, 0, kFrameSize);
+        }
+        rg.stack_len = u64{kFrameSize} * (depth + 1);
+        r[10] = rg.stack_lo + rg.stack_len;
+        next = target;
+        return true;
+    };
+    auto call_depth = [&](u32 at) {
+        return fail(ExecStatus::CallDepth, at, r[0],
+                    fmt::format("the call stack of {} frames is too deep", kMaxFrames + 1));
+    };
+
+    for (;;) {
+        if (left == 0) [[unlikely]] {
+            return fail(ExecStatus::BudgetExceeded, pc, r[0],
+                        fmt::format("instruction budget of {} exceeded", options_.budget));
+        }
+        --left;
+        const DecodedInsn& in = code[pc];
+        if constexpr (kTrace) {
+            std::copy(r, r + 11, step.before);
+        }
+        u64& d = r[in.dst];
+        const u64 s = r[in.src];
+        const u64 k = sx(in.imm);
+        u32 next = pc + 1;
+        switch (in.op) {
+            // 64-bit ALU
+            case Op::Add64Imm: d += k; break;
+            case Op::Add64Reg: d += s; break;
+            case Op::Sub64Imm: d -= k; break;
+            case Op::Sub64Reg: d -= s; break;
+            case Op::Mul64Imm: d *= k; break;
+            case Op::Mul64Reg: d *= s; break;
+            case Op::Div64Imm: d = udiv64(d, k); break;
+            case Op::Div64Reg: d = udiv64(d, s); break;
+            case Op::Sdiv64Imm: d = sdiv64(d, k); break;
+            case Op::Sdiv64Reg: d = sdiv64(d, s); break;
+            case Op::Or64Imm: d |= k; break;
+            case Op::Or64Reg: d |= s; break;
+            case Op::And64Imm: d &= k; break;
+            case Op::And64Reg: d &= s; break;
+            case Op::Lsh64Imm: d <<= (k & 63); break;
+            case Op::Lsh64Reg: d <<= (s & 63); break;
+            case Op::Rsh64Imm: d >>= (k & 63); break;
+            case Op::Rsh64Reg: d >>= (s & 63); break;
+            case Op::Mod64Imm: d = umod64(d, k); break;
+            case Op::Mod64Reg: d = umod64(d, s); break;
+            case Op::Smod64Imm: d = smod64(d, k); break;
+            case Op::Smod64Reg: d = smod64(d, s); break;
+            case Op::Xor64Imm: d ^= k; break;
+            case Op::Xor64Reg: d ^= s; break;
+            case Op::Mov64Imm: d = k; break;
+            case Op::Mov64Reg: d = s; break;
+            case Op::Movsx64_8: d = sext(static_cast<std::uint8_t>(s)); break;
+            case Op::Movsx64_16: d = sext(static_cast<std::uint16_t>(s)); break;
+            case Op::Movsx64_32: d = sext(static_cast<std::uint32_t>(s)); break;
+            case Op::Arsh64Imm: d = arsh64(d, k); break;
+            case Op::Arsh64Reg: d = arsh64(d, s); break;
+            case Op::Neg64: d = u64{0} - d; break;
+            // 32-bit ALU: operate on the low halves, zero-extend the result
+            case Op::Add32Imm: d = lo32(d + k); break;
+            case Op::Add32Reg: d = lo32(d + s); break;
+            case Op::Sub32Imm: d = lo32(d - k); break;
+            case Op::Sub32Reg: d = lo32(d - s); break;
+            case Op::Mul32Imm: d = lo32(lo32(d) * lo32(k)); break;
+            case Op::Mul32Reg: d = lo32(lo32(d) * lo32(s)); break;
+            case Op::Div32Imm: d = udiv32(lo32(d), lo32(k)); break;
+            case Op::Div32Reg: d = udiv32(lo32(d), lo32(s)); break;
+            case Op::Sdiv32Imm: d = sdiv32(lo32(d), lo32(k)); break;
+            case Op::Sdiv32Reg: d = sdiv32(lo32(d), lo32(s)); break;
+            case Op::Or32Imm: d = lo32(d | k); break;
+            case Op::Or32Reg: d = lo32(d | s); break;
+            case Op::And32Imm: d = lo32(d & k); break;
+            case Op::And32Reg: d = lo32(d & s); break;
+            case Op::Lsh32Imm: d = lo32(lo32(d) << (k & 31)); break;
+            case Op::Lsh32Reg: d = lo32(lo32(d) << (s & 31)); break;
+            case Op::Rsh32Imm: d = lo32(d) >> (k & 31); break;
+            case Op::Rsh32Reg: d = lo32(d) >> (s & 31); break;
+            case Op::Mod32Imm: d = umod32(lo32(d), lo32(k)); break;
+            case Op::Mod32Reg: d = umod32(lo32(d), lo32(s)); break;
+            case Op::Smod32Imm: d = smod32(lo32(d), lo32(k)); break;
+            case Op::Smod32Reg: d = smod32(lo32(d), lo32(s)); break;
+            case Op::Xor32Imm: d = lo32(d ^ k); break;
+            case Op::Xor32Reg: d = lo32(d ^ s); break;
+            case Op::Mov32Imm: d = lo32(k); break;
+            case Op::Mov32Reg: d = lo32(s); break;
+            case Op::Movsx32_8: d = lo32(sext(static_cast<std::uint8_t>(s))); break;
+            case Op::Movsx32_16: d = lo32(sext(static_cast<std::uint16_t>(s))); break;
+            case Op::Arsh32Imm: d = arsh32(d, k); break;
+            case Op::Arsh32Reg: d = arsh32(d, s); break;
+            case Op::Neg32: d = lo32(u64{0} - d); break;
+            // Byte order (little-endian host: le truncates, be swaps)
+            case Op::Le16: d = static_cast<std::uint16_t>(d); break;
+            case Op::Le32: d = lo32(d); break;
+            case Op::Le64: break;
+            case Op::Be16: case Op::Bswap16: d = __builtin_bswap16(static_cast<std::uint16_t>(d)); break;
+            case Op::Be32: case Op::Bswap32: d = __builtin_bswap32(lo32(d)); break;
+            case Op::Be64: case Op::Bswap64: d = __builtin_bswap64(d); break;
+            // Jumps (targets resolved at decode)
+            case Op::Ja: case Op::Ja32: next = in.ext; break;
+            case Op::Jeq64Imm: if (d == k) { next = in.ext; } break;
+            case Op::Jeq64Reg: if (d == s) { next = in.ext; } break;
+            case Op::Jgt64Imm: if (d > k) { next = in.ext; } break;
+            case Op::Jgt64Reg: if (d > s) { next = in.ext; } break;
+            case Op::Jge64Imm: if (d >= k) { next = in.ext; } break;
+            case Op::Jge64Reg: if (d >= s) { next = in.ext; } break;
+            case Op::Jset64Imm: if ((d & k) != 0) { next = in.ext; } break;
+            case Op::Jset64Reg: if ((d & s) != 0) { next = in.ext; } break;
+            case Op::Jne64Imm: if (d != k) { next = in.ext; } break;
+            case Op::Jne64Reg: if (d != s) { next = in.ext; } break;
+            case Op::Jsgt64Imm: if (static_cast<s64>(d) > static_cast<s64>(k)) { next = in.ext; } break;
+            case Op::Jsgt64Reg: if (static_cast<s64>(d) > static_cast<s64>(s)) { next = in.ext; } break;
+            case Op::Jsge64Imm: if (static_cast<s64>(d) >= static_cast<s64>(k)) { next = in.ext; } break;
+            case Op::Jsge64Reg: if (static_cast<s64>(d) >= static_cast<s64>(s)) { next = in.ext; } break;
+            case Op::Jlt64Imm: if (d < k) { next = in.ext; } break;
+            case Op::Jlt64Reg: if (d < s) { next = in.ext; } break;
+            case Op::Jle64Imm: if (d <= k) { next = in.ext; } break;
+            case Op::Jle64Reg: if (d <= s) { next = in.ext; } break;
+            case Op::Jslt64Imm: if (static_cast<s64>(d) < static_cast<s64>(k)) { next = in.ext; } break;
+            case Op::Jslt64Reg: if (static_cast<s64>(d) < static_cast<s64>(s)) { next = in.ext; } break;
+            case Op::Jsle64Imm: if (static_cast<s64>(d) <= static_cast<s64>(k)) { next = in.ext; } break;
+            case Op::Jsle64Reg: if (static_cast<s64>(d) <= static_cast<s64>(s)) { next = in.ext; } break;
+            case Op::Jeq32Imm: if (lo32(d) == lo32(k)) { next = in.ext; } break;
+            case Op::Jeq32Reg: if (lo32(d) == lo32(s)) { next = in.ext; } break;
+            case Op::Jgt32Imm: if (lo32(d) > lo32(k)) { next = in.ext; } break;
+            case Op::Jgt32Reg: if (lo32(d) > lo32(s)) { next = in.ext; } break;
+            case Op::Jge32Imm: if (lo32(d) >= lo32(k)) { next = in.ext; } break;
+            case Op::Jge32Reg: if (lo32(d) >= lo32(s)) { next = in.ext; } break;
+            case Op::Jset32Imm: if ((lo32(d) & lo32(k)) != 0) { next = in.ext; } break;
+            case Op::Jset32Reg: if ((lo32(d) & lo32(s)) != 0) { next = in.ext; } break;
+            case Op::Jne32Imm: if (lo32(d) != lo32(k)) { next = in.ext; } break;
+            case Op::Jne32Reg: if (lo32(d) != lo32(s)) { next = in.ext; } break;
+            case Op::Jsgt32Imm: if (static_cast<s32>(d) > static_cast<s32>(k)) { next = in.ext; } break;
+            case Op::Jsgt32Reg: if (static_cast<s32>(d) > static_cast<s32>(s)) { next = in.ext; } break;
+            case Op::Jsge32Imm: if (static_cast<s32>(d) >= static_cast<s32>(k)) { next = in.ext; } break;
+            case Op::Jsge32Reg: if (static_cast<s32>(d) >= static_cast<s32>(s)) { next = in.ext; } break;
+            case Op::Jlt32Imm: if (lo32(d) < lo32(k)) { next = in.ext; } break;
+            case Op::Jlt32Reg: if (lo32(d) < lo32(s)) { next = in.ext; } break;
+            case Op::Jle32Imm: if (lo32(d) <= lo32(k)) { next = in.ext; } break;
+            case Op::Jle32Reg: if (lo32(d) <= lo32(s)) { next = in.ext; } break;
+            case Op::Jslt32Imm: if (static_cast<s32>(d) < static_cast<s32>(k)) { next = in.ext; } break;
+            case Op::Jslt32Reg: if (static_cast<s32>(d) < static_cast<s32>(s)) { next = in.ext; } break;
+            case Op::Jsle32Imm: if (static_cast<s32>(d) <= static_cast<s32>(k)) { next = in.ext; } break;
+            case Op::Jsle32Reg: if (static_cast<s32>(d) <= static_cast<s32>(s)) { next = in.ext; } break;
+            // Calls and exit
+            case Op::CallHelper: {
+                const HelperEntry& h = code_.helpers[in.ext];
+                if (h.fn == nullptr) [[unlikely]] {
+                    return fail(ExecStatus::BadCall, pc, r[0], fmt::format("call to unknown helper {}", h.id));
+                }
+                r[0] = h.fn(call_env_, r[1], r[2], r[3], r[4], r[5]);
+                std::fill(r + 1, r + 6, kClobberValue);
+                if (call_env_.stop || !call_env_.fault.empty()) [[unlikely]] {
+                    trace(pc);
+                    return helper_stopped(h, pc, r[0]);
+                }
+                break;
+            }
+            case Op::CallLocal:
+                if (!enter(in.ext, next)) [[unlikely]] {
+                    return call_depth(pc);
+                }
+                break;
+            case Op::CallKfunc:
+                return fail(ExecStatus::BadCall, pc, r[0],
+                            fmt::format("call to kfunc btf_id {}: kfuncs are not supported yet", in.imm));
+            case Op::Callx: {
+                const u64 target = d;
+                if (is_function_entry(target)) {
+                    if (!enter(static_cast<u32>(target - kFuncPtrBase), next)) [[unlikely]] {
+                        return call_depth(pc);
+                    }
+                    break;
+                }
+                const runtime::HelperDef* def =
+                    target <= 0x7fffffffu && env_.helpers != nullptr
+                        ? env_.helpers->find(static_cast<s32>(target))
+                        : nullptr;
+                if (def == nullptr) {
+                    return fail(ExecStatus::BadCall, pc, r[0],
+                                fmt::format("callx r{} = {:#x}: neither a helper id nor a function", in.dst, target));
+                }
+                r[0] = def->fn(call_env_, r[1], r[2], r[3], r[4], r[5]);
+                std::fill(r + 1, r + 6, kClobberValue);
+                if (call_env_.stop || !call_env_.fault.empty()) [[unlikely]] {
+                    trace(pc);
+                    return helper_stopped(HelperEntry{def->id, def->name, def->fn}, pc, r[0]);
+                }
+                break;
+            }
+            case Op::Exit:
+                if (leave(next)) {
+                    trace(pc);
+                    return ExecResult{r[0], ExecStatus::Ok, pc};
+                }
+                break;
+            // 64-bit immediates
+            case Op::Lddw: case Op::LddwFunc: d = in.imm64(); next = pc + 2; break;
+            case Op::LddwMapFd: case Op::LddwMapValue: case Op::LddwMapIdx: case Op::LddwMapIdxValue:
+                return fail(ExecStatus::BadCall, pc, r[0],
+                            fmt::format("lddw with src={} ({}) needs maps, which are not supported yet", in.src,
+                                        pseudo_name(in.op)));
+            case Op::LddwBtfId:
+                return fail(ExecStatus::BadCall, pc, r[0],
+                            fmt::format("lddw with src={} ({}) needs kernel BTF, which is not available", in.src,
+                                        pseudo_name(in.op)));
+            // Legacy packet loads: a failed load returns 0 from the current function
+            case Op::LdAbs8: case Op::LdAbs16: case Op::LdAbs32:
+            case Op::LdInd8: case Op::LdInd16: case Op::LdInd32: {
+                const PacketLoad res = load_packet(in, r, pc);
+                if (res == PacketLoad::NoPacket) [[unlikely]] {
+                    return ExecResult{r[0], ExecStatus::MemoryFault, pc};
+                }
+                if (res == PacketLoad::OutOfRange) {
+                    r[0] = 0;
+                    if (leave(next)) {
+                        trace(pc);
+                        return ExecResult{r[0], ExecStatus::Ok, pc};
+                    }
+                }
+                break;
+            }
+            // Memory
+            case Op::Ldx8: if (!load<std::uint8_t, false, kChecked>(in, r, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::Ldx16: if (!load<std::uint16_t, false, kChecked>(in, r, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::Ldx32: if (!load<std::uint32_t, false, kChecked>(in, r, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::Ldx64: if (!load<std::uint64_t, false, kChecked>(in, r, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::Ldsx8: if (!load<std::uint8_t, true, kChecked>(in, r, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::Ldsx16: if (!load<std::uint16_t, true, kChecked>(in, r, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::Ldsx32: if (!load<std::uint32_t, true, kChecked>(in, r, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::St8: if (!store<std::uint8_t, kChecked>(in, r, k, true, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::St16: if (!store<std::uint16_t, kChecked>(in, r, k, true, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::St32: if (!store<std::uint32_t, kChecked>(in, r, k, true, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::St64: if (!store<std::uint64_t, kChecked>(in, r, k, true, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::Stx8: if (!store<std::uint8_t, kChecked>(in, r, s, false, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::Stx16: if (!store<std::uint16_t, kChecked>(in, r, s, false, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::Stx32: if (!store<std::uint32_t, kChecked>(in, r, s, false, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::Stx64: if (!store<std::uint64_t, kChecked>(in, r, s, false, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; } break;
+            case Op::AtomicAdd64: case Op::AtomicOr64: case Op::AtomicAnd64: case Op::AtomicXor64:
+            case Op::AtomicFetchAdd64: case Op::AtomicFetchOr64: case Op::AtomicFetchAnd64: case Op::AtomicFetchXor64:
+            case Op::AtomicXchg64: case Op::AtomicCmpxchg64:
+                if (!atomic<std::uint64_t, kChecked>(in, r, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; }
+                break;
+            case Op::AtomicAdd32: case Op::AtomicOr32: case Op::AtomicAnd32: case Op::AtomicXor32:
+            case Op::AtomicFetchAdd32: case Op::AtomicFetchOr32: case Op::AtomicFetchAnd32: case Op::AtomicFetchXor32:
+            case Op::AtomicXchg32: case Op::AtomicCmpxchg32:
+                if (!atomic<std::uint32_t, kChecked>(in, r, rg, pc)) { return ExecResult{r[0], ExecStatus::MemoryFault, pc}; }
+                break;
+        }
+        trace(pc);
+        pc = next;
+    }
+}
+
+}  // namespace sockfilter::vm
