@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Tests of both syntaxes: forms, detection, labels, llvm-objdump spellings and exact error messages.
-#include "asm/asm.h"
+#include "asm/assembler.h"
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <unordered_map>
 
-#include "asm/asm.h"
+#include "asm/assembler.h"
 #include "asm/parser.h"
 #include "asm/tables.h"
 

@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "asm/asm.h"
+#include "asm/assembler.h"
 #include "support/bytes.h"
 
 namespace sockfilter::assembler {

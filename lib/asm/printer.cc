@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "asm/asm.h"
+#include "asm/assembler.h"
 #include "asm/parser.h"
 #include "support/assert.h"
 

@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "asm/asm.h"
+#include "asm/assembler.h"
 
 namespace sockfilter::assembler {
 namespace {
