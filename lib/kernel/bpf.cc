@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+// BPF_PROG_LOAD, BPF_PROG_TEST_RUN and the permission probe through libbpf's low-level API.
+#include "kernel/bpf.h"
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace sockfilter::kernel {
+
+namespace {
+
+/// The verifier log grows until the kernel stops reporting ENOSPC (a truncated log fails the
+/// load), up to this size.
+constexpr std::size_t kInitialLogSize = std::size_t{1} << 20;
+constexpr std::size_t kMaxLogSize = std::size_t{1} << 28;
+/// BPF_OBJ_NAME_LEN - 1.
+constexpr std::size_t kMaxNameLen = 15;
+
+std::string kernel_name(const std::string& name) {
+    std::string out;
+    for (char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                        c == '.';
+        if (ok && out.size() < kMaxNameLen) {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::vector<bpf_insn> to_kernel(const program::Program& prog) {
+    std::vector<bpf_insn> out(prog.size());
+    for (std::size_t i = 0; i < prog.size(); ++i) {
+        const isa::Insn& in = prog.slots()[i];
+        out[i].code = in.opcode;
+        out[i].dst_reg = in.dst & 0x0f;
+        out[i].src_reg = in.src & 0x0f;
+        out[i].off = in.off;
+        out[i].imm = in.imm;
+    }
+    return out;
+}
+
+tl::unexpected<Error> kernel_error(int err, std::string message) {
+    return tl::unexpected<Error>(Error{Errc::Kernel, std::move(message), {}, {}, err});
+}
+
+std::string unprivileged_setting() {
+    std::ifstream f("/proc/sys/kernel/unprivileged_bpf_disabled");
+    std::string v;
+    if (f >> v) {
+        return v;
+    }
+    return "unreadable";
+}
+
+}  // namespace
+
+std::string summarize_log(std::string_view log) {
+    std::string_view best;
+    std::size_t pos = 0;
+    while (pos < log.size()) {
+        std::size_t nl = log.find('\n', pos);
+        if (nl == std::string_view::npos) {
+            nl = log.size();
+        }
+        std::string_view line = log.substr(pos, nl - pos);
+        pos = nl + 1;
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\0')) {
+            line.remove_suffix(1);
+        }
+        const bool stats = line.starts_with("processed ") || line.starts_with("verification time ") ||
+                           line.starts_with("stack depth ");
+        if (!line.empty() && !stats) {
+            best = line;
+        }
+    }
+    return std::string(best);
+}
+
+Result<Fd> load_socket_filter(const program::Program& prog, const LoadOptions& opts, std::string* log) {
+    const std::vector<bpf_insn> insns = to_kernel(prog);
+    const std::string name = kernel_name(prog.name());
+    std::vector<char> buf(kInitialLogSize);
+    while (true) {
+        buf[0] = '\0';
+        LIBBPF_OPTS(bpf_prog_load_opts, lo);
+        lo.prog_flags = opts.prog_flags;
+        lo.log_level = opts.log_level;
+        lo.log_buf = buf.data();
+        lo.log_size = static_cast<std::uint32_t>(buf.size());
+        errno = 0;
+        const int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, name.empty() ? nullptr : name.c_str(),
+                                     opts.license.c_str(), insns.data(), insns.size(), &lo);
+        const int err = fd < 0 ? -fd : 0;
+        if (err == ENOSPC && buf.size() < kMaxLogSize) {
+            buf.assign(buf.size() * 8, '\0');
+            continue;
+        }
+        buf.back() = '\0';
+        const std::string text(buf.data());
+        if (log != nullptr) {
+            *log = text;
+        }
+        if (fd >= 0) {
+            return Fd(fd);
+        }
+        std::string summary = summarize_log(text);
+        if (summary.empty()) {
+            summary = std::string("BPF_PROG_LOAD: ") + std::strerror(err);
+        }
+        return kernel_error(err, std::move(summary));
+    }
+}
+
+Result<TestRunResult> test_run(const Fd& prog, std::span<const std::uint8_t> data,
+                               const std::optional<std::array<std::uint8_t, kSkBuffSize>>& ctx_in) {
+    TestRunResult out;
+    // The kernel writes back the whole packet; a socket filter cannot grow it.
+    out.data_out.resize(data.size() + 256);
+    LIBBPF_OPTS(bpf_test_run_opts, ro);
+    ro.data_in = data.data();
+    ro.data_size_in = static_cast<std::uint32_t>(data.size());
+    ro.data_out = out.data_out.data();
+    ro.data_size_out = static_cast<std::uint32_t>(out.data_out.size());
+    if (ctx_in) {
+        ro.ctx_in = ctx_in->data();
+        ro.ctx_size_in = static_cast<std::uint32_t>(ctx_in->size());
+    }
+    ro.ctx_out = out.ctx_out.data();
+    ro.ctx_size_out = static_cast<std::uint32_t>(out.ctx_out.size());
+    ro.repeat = 1;
+    const int rc = bpf_prog_test_run_opts(prog.get(), &ro);
+    if (rc < 0) {
+        const int err = -rc;
+        return kernel_error(err, std::string("BPF_PROG_TEST_RUN: ") + std::strerror(err));
+    }
+    out.data_out.resize(ro.data_size_out);
+    out.retval = ro.retval;
+    return out;
+}
+
+Result<Probe> probe() {
+    auto prog = program::Program::from_slots("sf_probe", {{0xb7, 0, 0, 0, 0}, {0x95, 0, 0, 0, 0}});
+    if (!prog) {
+        return tl::unexpected(std::move(prog.error()));
+    }
+    LoadOptions opts;
+    opts.log_level = 0;
+    auto fd = load_socket_filter(*prog, opts);
+    if (fd) {
+        return Probe{true, 0, {}};
+    }
+    const int err = fd.error().sys_errno;
+    switch (err) {
+        case EPERM:
+        case EACCES:
+            return Probe{false, err,
+                         "bpf(BPF_PROG_LOAD) of a socket filter failed: " + std::string(std::strerror(err)) +
+                             " (needs CAP_BPF, or kernel.unprivileged_bpf_disabled=0; it is " + unprivileged_setting() +
+                             ")"};
+        case ENOSYS:
+            return Probe{false, err, "bpf() is not available: " + std::string(std::strerror(err))};
+        default: break;
+    }
+    Error e{Errc::NotSupported, "probe load of a 2-instruction socket filter failed: " + fd.error().message, {}, {}, err};
+    return tl::unexpected(std::move(e));
+}
+
+}  // namespace sockfilter::kernel

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+// The kernel backend's program calls (Linux only, through libbpf's low-level API): load a socket
+// filter and get the verifier's verdict and log, run it with BPF_PROG_TEST_RUN, probe whether
+// bpf() is permitted at all.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kernel/fd.h"
+#include "program/program.h"
+#include "support/result.h"
+
+namespace sockfilter::kernel {
+
+/// sizeof(struct __sk_buff) in 6.18: the context BPF_PROG_TEST_RUN takes and returns.
+inline constexpr std::size_t kSkBuffSize = 192;
+
+/// Attributes of BPF_PROG_LOAD besides the instructions.
+struct LoadOptions {
+    std::string license = "GPL";
+    /// Verifier log level bits (1 = BPF_LOG_LEVEL1, 2 = BPF_LOG_LEVEL2, 4 = BPF_LOG_STATS). With 0
+    /// the kernel writes no log on success; a failed load is then repeated at level 1 (by libbpf)
+    /// so that the error still has the verifier's message.
+    std::uint32_t log_level = 1;
+    /// BPF_F_* load flags (BPF_F_STRICT_ALIGNMENT, BPF_F_ANY_ALIGNMENT, BPF_F_TEST_RND_HI32, ...).
+    std::uint32_t prog_flags = 0;
+};
+
+/// Loads `prog` as a BPF_PROG_TYPE_SOCKET_FILTER named after the program (truncated to the
+/// kernel's 15 characters, non-identifier characters dropped).
+///
+/// On failure the Error has Errc::Kernel, `sys_errno` = the errno of bpf(2), and `message` = the
+/// verifier log's summary (summarize_log), or "BPF_PROG_LOAD: <strerror>" when the kernel wrote
+/// no log (E2BIG for too many instructions, EPERM without privileges). The full log is not put in
+/// the Error (whose context layers are rendered in one line); pass `log` to receive it, on success
+/// (when log_level != 0) and on failure alike.
+[[nodiscard]] Result<Fd> load_socket_filter(const program::Program& prog, const LoadOptions& opts = {},
+                                            std::string* log = nullptr);
+
+/// The one line that says why a verifier log ended as it did: the last non-empty line that is not
+/// the `processed N insns ...` statistics line. Empty if there is no such line.
+[[nodiscard]] std::string summarize_log(std::string_view log);
+
+/// What one BPF_PROG_TEST_RUN returned.
+struct TestRunResult {
+    std::uint32_t retval = 0;                  ///< the program's 32-bit return value
+    std::vector<std::uint8_t> data_out;        ///< the packet afterwards (Ethernet header re-pushed, zeroed)
+    std::array<std::uint8_t, kSkBuffSize> ctx_out{};  ///< the __sk_buff afterwards (cb[] written by the program)
+};
+
+/// Runs a loaded socket filter once on `data` (an Ethernet frame of at least 14 bytes; the kernel
+/// strips the header with eth_type_trans, spec §1.7). `ctx_in`, if given, presets the fields
+/// BPF_PROG_TEST_RUN accepts (mark, priority, ingress_ifindex, ifindex, cb, tstamp, wire_len,
+/// gso_segs, gso_size, hwtstamp; any other non-zero byte makes the kernel return EINVAL).
+/// Errors: Errc::Kernel with the errno of bpf(2).
+[[nodiscard]] Result<TestRunResult> test_run(const Fd& prog, std::span<const std::uint8_t> data,
+                                             const std::optional<std::array<std::uint8_t, kSkBuffSize>>& ctx_in);
+
+/// Whether this process may use bpf() for socket filters.
+struct Probe {
+    bool permitted = false;
+    int sys_errno = 0;   ///< why not: the errno of the probe load (EPERM, EACCES, ENOSYS)
+    std::string reason;  ///< why not, in words (includes kernel.unprivileged_bpf_disabled when readable)
+};
+
+/// Loads the 2-instruction socket filter `r0 = 0; exit`. A refusal for lack of permission or
+/// support (EPERM, EACCES, ENOSYS) is a Probe with `permitted == false`; any other failure is an
+/// Error with Errc::NotSupported and the errno.
+[[nodiscard]] Result<Probe> probe();
+
+}  // namespace sockfilter::kernel
