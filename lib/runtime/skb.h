@@ -40,6 +40,32 @@ enum PktType : std::uint8_t {
     kPacketOutgoing = 4,
 };
 
+/// Address families as ctx->sk->family reports them.
+inline constexpr std::uint16_t kAfUnspec = 0;
+inline constexpr std::uint16_t kAfInet = 2;
+inline constexpr std::uint16_t kAfInet6 = 10;
+
+/// Socket states (skc_state) that ctx->sk->state reports.
+inline constexpr std::uint8_t kTcpEstablished = 1;
+inline constexpr std::uint8_t kTcpClose = 7;
+inline constexpr std::uint8_t kTcpListen = 10;
+
+/// The socket ctx->sk points to, as `struct bpf_sock` reads it (spec §1.5). Addresses are the
+/// network-order bytes; ports are host-order numbers (src_port reads host order, dst_port network
+/// order, as the kernel stores them). "src" is the socket's local end, "dst" its peer.
+struct SockInfo {
+    std::uint32_t bound_dev_if = 0;
+    std::uint16_t family = kAfUnspec;
+    std::array<std::uint8_t, 4> src_ip4{};
+    std::array<std::uint8_t, 16> src_ip6{};
+    std::uint16_t src_port = 0;
+    std::uint16_t dst_port = 0;
+    std::array<std::uint8_t, 4> dst_ip4{};
+    std::array<std::uint8_t, 16> dst_ip6{};
+    std::uint8_t state = kTcpClose;
+    std::int32_t rx_queue_mapping = -1;  ///< -1: no receive queue recorded (reads as all ones)
+};
+
 /// sk_buff metadata that __sk_buff fields expose. Values are stored as the kernel stores them:
 /// `protocol` and `vlan_proto` hold the network-order 16 bits as a little-endian host read
 /// gives them (IPv4 = 0x0008), `vlan_tci` in host order.
@@ -61,6 +87,8 @@ struct SkbMeta {
     std::array<std::uint8_t, 20> cb{};
     /// Whether ctx->sk is a socket (protocol sockets, test-run) or NULL (AF_PACKET).
     bool has_sk = false;
+    /// The socket ctx->sk points to when has_sk.
+    SockInfo sock;
 };
 
 /// Sentinel for a header offset that was never set (skb_mac_header_was_set() false).
