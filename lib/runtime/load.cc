@@ -400,21 +400,30 @@ std::string_view pseudo_name(std::uint8_t src) {
     SF_UNREACHABLE();
 }
 
-/// References to things outside the program that this environment cannot resolve: kfuncs, maps
-/// and kernel symbols. The kernel resolves these before it walks the program, so they come first.
-Result<void> check_references(const program::Program& prog) {
+/// kfunc calls: the kernel resolves them first of all (add_subprog_and_kfunc).
+Result<void> check_kfuncs(const program::Program& prog) {
     for (std::size_t pc = 0; pc < prog.size(); pc += isa::width(prog.op(pc))) {
         if (prog.op(pc) == Op::CallKfunc) {
             return reject(pc, fmt::format("kfunc call to btf_id {}: no kernel functions are available in this environment",
                                           prog.slots()[pc].imm));
         }
     }
+    return {};
+}
+
+/// The kernel's pass over every instruction before it walks the program (resolve_pseudo_ldimm64):
+/// opcodes it does not know (`callx`, for a program type; raw mode runs it) and lddw references
+/// to maps and kernel symbols, which this environment cannot resolve.
+Result<void> check_references(const program::Program& prog, bool typed) {
     for (std::size_t pc = 0; pc < prog.size(); pc += isa::width(prog.op(pc))) {
         const Op op = prog.op(pc);
+        const isa::Insn& in = prog.slots()[pc];
+        if (typed && op == Op::Callx) {
+            return reject(pc, fmt::format("unknown opcode {:02x}", in.opcode));
+        }
         if (isa::info(op).format != Format::Lddw || op == Op::Lddw || op == Op::LddwFunc) {
             continue;
         }
-        const isa::Insn& in = prog.slots()[pc];
         if (op == Op::LddwBtfId) {
             return reject(pc, fmt::format("ld_imm64 with src={} ({}, btf_id {}) refers to a kernel symbol, which is "
                                           "not available in this environment",
@@ -579,9 +588,6 @@ private:
         if (st == nullptr) {
             return std::nullopt;
         }
-        if (f == Format::Callx) {
-            return std::string("BPF_CALL uses reserved fields");
-        }
         if (f == Format::LdAbs || f == Format::LdInd) {
             return check_ld_abs(*st, op, in);
         }
@@ -600,10 +606,13 @@ Environment socket_filter_env() { return Environment{&socket_filter(), &socket_f
 Environment raw_env() { return Environment{nullptr, &conformance_helpers()}; }
 
 Result<LoadedProgram> load(const program::Program& prog, Environment env) {
-    if (auto r = check_references(prog); !r) {
+    if (auto r = check_kfuncs(prog); !r) {
         return tl::unexpected(std::move(r.error()));
     }
     if (env.type == nullptr) {
+        if (auto r = check_references(prog, false); !r) {
+            return tl::unexpected(std::move(r.error()));
+        }
         for (std::size_t pc = 0; pc < prog.size(); pc += isa::width(prog.op(pc))) {
             if (prog.op(pc) == Op::CallHelper) {
                 if (auto problem = check_helper(env, prog.slots()[pc].imm)) {
@@ -614,6 +623,9 @@ Result<LoadedProgram> load(const program::Program& prog, Environment env) {
         return LoadedProgram{&prog, env};
     }
     if (auto r = check_subprog_rules(prog); !r) {
+        return tl::unexpected(std::move(r.error()));
+    }
+    if (auto r = check_references(prog, true); !r) {
         return tl::unexpected(std::move(r.error()));
     }
     if (auto r = Analysis(prog, env).run(); !r) {

@@ -320,5 +320,36 @@ TEST_F(KernelDiff, LdAbsLdInd) {
     EXPECT_EQ(mismatches, 0u) << failures;
 }
 
+TEST_F(KernelDiff, TestRunInputLimits) {
+    // BPF_PROG_TEST_RUN refuses (EINVAL) a frame shorter than an Ethernet header, and an IPv4 or
+    // IPv6 frame shorter than its fixed network header; make_skb for test-run must refuse the same.
+    struct Input {
+        std::uint16_t ethertype;
+        std::size_t size;
+    };
+    const std::vector<Input> inputs{{0x88b5, 13}, {0x88b5, 14}, {0x0806, 14}, {0x0800, 14}, {0x0800, 33},
+                                    {0x0800, 34}, {0x86dd, 14}, {0x86dd, 53}, {0x86dd, 54}};
+    auto fd = kernel::load_socket_filter(build("len", {I(Op::Ldx32, 0, 1, 0), I(Op::Exit)}));
+    ASSERT_TRUE(fd.has_value()) << fd.error().render();
+    std::string failures;
+    for (const Input& in : inputs) {
+        auto f = eth(kToHost, in.ethertype);
+        f.resize(in.size, 0);
+        if (in.size > 14 && in.ethertype == 0x0800) {
+            f[14] = 0x45;
+        }
+        if (in.size > 14 && in.ethertype == 0x86dd) {
+            f[14] = 0x60;
+        }
+        auto k = kernel::test_run(*fd, f, std::nullopt);
+        auto ours = runtime::make_skb(f, runtime::dlt::kEn10mb, runtime::SocketKind::TestRun);
+        if (k.has_value() != ours.has_value()) {
+            failures += fmt::format("ethertype {:#06x}, {} bytes: kernel {}, make_skb {}\n", in.ethertype, in.size,
+                                    k ? "runs it" : k.error().render(), ours ? "accepts it" : ours.error().render());
+        }
+    }
+    EXPECT_EQ(failures, "");
+}
+
 }  // namespace
 }  // namespace sockfilter::testing
