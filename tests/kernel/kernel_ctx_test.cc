@@ -51,7 +51,8 @@ TEST_P(KernelCtxTable, KernelMatchesMeasurementAndLoad) {
     std::printf("kernel ctx table %s: %zu rows compared, %zu mismatches\n", kind.c_str(), compared, failed);
 }
 
-INSTANTIATE_TEST_SUITE_P(Rows, KernelCtxTable, ::testing::Values("ldx", "ldsx", "stx", "st", "atomic"));
+INSTANTIATE_TEST_SUITE_P(Rows, KernelCtxTable, ::testing::Values("ldx", "ldsx", "stx", "st", "atomic"),
+                         [](const auto& info) { return info.param; });
 
 /// How a load() message is compared with the kernel's.
 enum class Match {
