@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/packet.h"
 #include "runtime/prog_type.h"
 #include "support/assert.h"
 #include "support/bytes.h"
@@ -204,11 +205,23 @@ bool Interpreter::window_load(const DecodedInsn& in, std::uint64_t* r, std::uint
                               bool sign, std::uint32_t pc) {
     const auto off = static_cast<s32>(addr - addr_of(window_.data()));
     if (off >= static_cast<s32>(kCtxWindow)) {
-        fault_ = fmt::format(
-            "pc {}: read of {} bytes at offset {} of the socket ctx->sk points to (struct bpf_sock): socket fields "
-            "are not modelled yet",
-            pc, size, off - static_cast<s32>(kCtxWindow));
-        return false;
+        // struct bpf_sock behind ctx->sk (spec §1.5): read-only, through the sock access rules.
+        const s32 sock_off = off - static_cast<s32>(kCtxWindow);
+        if (skb_ == nullptr || !skb_->meta.has_sk) {
+            fault_ = fmt::format("pc {}: read of {} bytes at offset {} of ctx->sk, which is NULL in this run", pc, size,
+                                 sock_off);
+            return false;
+        }
+        if (!runtime::check_sock_access(sock_off, size)) {
+            fault_ = fmt::format("pc {}: R{} invalid sock_common access off={} size={}", pc, in.src, sock_off, size);
+            return false;
+        }
+        const u64 v = runtime::read_sock(*skb_, sock_off, size);
+        r[in.dst] = !sign ? v : size == 1 ? sext(static_cast<std::uint8_t>(v))
+                            : size == 2 ? sext(static_cast<std::uint16_t>(v))
+                            : size == 4 ? sext(static_cast<std::uint32_t>(v))
+                                        : v;
+        return true;
     }
     const auto acc = env_.type->check_access(off, size, sign ? runtime::CtxAccessKind::LoadSx
                                                               : runtime::CtxAccessKind::Load);
@@ -229,8 +242,8 @@ bool Interpreter::window_store(const DecodedInsn& in, std::uint64_t addr, std::u
                                bool imm, std::uint32_t pc) {
     const auto off = static_cast<s32>(addr - addr_of(window_.data()));
     if (off >= static_cast<s32>(kCtxWindow)) {
-        fault_ = fmt::format("pc {}: R{} cannot write into sock_common (offset {} of the socket ctx->sk points to)", pc,
-                             in.dst, off - static_cast<s32>(kCtxWindow));
+        fault_ = fmt::format("pc {}: R{} cannot write into sock_common (off={} size={})", pc, in.dst,
+                             off - static_cast<s32>(kCtxWindow), size);
         return false;
     }
     const auto acc = env_.type->check_access(off, size, imm ? runtime::CtxAccessKind::StoreImm
@@ -247,8 +260,9 @@ bool Interpreter::window_store(const DecodedInsn& in, std::uint64_t addr, std::u
     return true;
 }
 
-bool Interpreter::window_atomic(const DecodedInsn& in, std::uint32_t pc) {
-    fault_ = fmt::format("pc {}: BPF_ATOMIC stores into R{} ctx is not allowed", pc, in.dst);
+bool Interpreter::window_atomic(const DecodedInsn& in, std::uint64_t addr, std::uint32_t pc) {
+    const bool sock = addr - addr_of(window_.data()) >= kCtxWindow;
+    fault_ = fmt::format("pc {}: BPF_ATOMIC stores into R{} {} is not allowed", pc, in.dst, sock ? "sock_common" : "ctx");
     return false;
 }
 
@@ -294,7 +308,7 @@ template <class T, bool kChecked>
 inline bool Interpreter::atomic(const DecodedInsn& in, std::uint64_t* r, const Regions& rg, std::uint32_t pc) {
     const u64 addr = r[in.dst] + sx(in.off);
     if (addr - rg.win_lo < rg.win_len) [[unlikely]] {
-        return window_atomic(in, pc);
+        return window_atomic(in, addr, pc);
     }
     if constexpr (kChecked) {
         if (!rg.contains(addr, sizeof(T))) [[unlikely]] {

@@ -27,7 +27,8 @@ inline constexpr std::uint32_t kSockWindow = 80;
 ///  - the stack: kFrameSize bytes per active frame, frames laid out upwards from frame 0, r10 =
 ///    the end of the current frame (so a callee may use pointers into its callers' frames);
 ///  - socket-filter mode (env.type set): the context window (r1 at entry; 0 when RunInput::skb is
-///    null, the kernel's FLAG_NO_DATA) and the sock window (ctx->sk when SkbMeta::has_sk);
+///    null, the kernel's FLAG_NO_DATA) and the sock window (ctx->sk when SkbMeta::has_sk, read
+///    through runtime::check_sock_access and runtime::read_sock);
 ///  - raw mode (env.type null): RunInput::mem, read-write (r1 = its address, r2 = its size).
 /// Checked mode faults (MemoryFault) on any load, store or atomic not entirely inside one region;
 /// unchecked mode (for verified programs) only routes context-window accesses through the access
@@ -79,7 +80,7 @@ private:
                      std::uint32_t pc);
     bool window_store(const DecodedInsn& in, std::uint64_t addr, std::uint32_t size, std::uint64_t value, bool imm,
                       std::uint32_t pc);
-    bool window_atomic(const DecodedInsn& in, std::uint32_t pc);
+    bool window_atomic(const DecodedInsn& in, std::uint64_t addr, std::uint32_t pc);
     bool region_fault(std::uint32_t pc, Access kind, std::uint8_t base, std::int16_t off, std::uint64_t addr,
                       std::uint32_t size);
     PacketLoad load_packet(const DecodedInsn& in, std::uint64_t* r, std::uint32_t pc);

@@ -240,13 +240,30 @@ TEST(Context, SkPointer) {
     skb.meta.has_sk = false;
     EXPECT_EQ(ctx_load(Op::Ldx64, 168, skb), 0u);
     skb.meta.has_sk = true;
+    skb.meta.sock.family = runtime::kAfInet;
+    skb.meta.sock.src_ip4 = {10, 0, 0, 1};
+    skb.meta.sock.src_port = 53;
     EXPECT_NE(ctx_load(Op::Ldx64, 168, skb), 0u);
-    Code c{I(Op::Ldx64, 2, 1, 168), I(Op::Ldx32, 0, 2, 4), I(Op::Exit)};
-    const Outcome o = run_skb(c, &skb);
-    EXPECT_EQ(o.result.status, ExecStatus::MemoryFault);
-    EXPECT_EQ(o.message,
-              "pc 1: read of 4 bytes at offset 4 of the socket ctx->sk points to (struct bpf_sock): socket fields are "
-              "not modelled yet");
+    auto sk_read = [&](Op op, std::int16_t off) {
+        Code c{I(Op::Ldx64, 2, 1, 168), I(op, 0, 2, off), I(Op::Exit)};
+        return run_skb(c, &skb);
+    };
+    EXPECT_EQ(sk_read(Op::Ldx32, 4).result.r0, 2u);                // family
+    EXPECT_EQ(sk_read(Op::Ldx32, 24).result.r0, 0x0100000au);      // src_ip4, network order bytes
+    EXPECT_EQ(sk_read(Op::Ldx8, 27).result.r0, 1u);
+    EXPECT_EQ(sk_read(Op::Ldsx8, 24).result.r0, 10u);
+    EXPECT_EQ(sk_read(Op::Ldx32, 44).result.r0, 53u);              // src_port, host order
+    const Outcome refused = sk_read(Op::Ldx32, 8);
+    EXPECT_EQ(refused.result.status, ExecStatus::MemoryFault);
+    EXPECT_EQ(refused.message, "pc 1: R2 invalid sock_common access off=8 size=4");
+    Code store{I(Op::Ldx64, 2, 1, 168), I(Op::St32, 2, 0, 0, 1), I(Op::Exit)};
+    EXPECT_EQ(run_skb(store, &skb).message, "pc 1: R2 cannot write into sock_common (off=0 size=4)");
+    Code atomic{I(Op::Ldx64, 2, 1, 168), I(Op::AtomicAdd32, 2, 1, 0), I(Op::Exit)};
+    EXPECT_EQ(run_skb(atomic, &skb).message, "pc 1: BPF_ATOMIC stores into R2 sock_common is not allowed");
+    // Reaching the sock window without ctx->sk (r1 + 192) is refused too.
+    skb.meta.has_sk = false;
+    Code guess{I(Op::Ldx32, 0, 1, 196), I(Op::Exit)};
+    EXPECT_EQ(run_skb(guess, &skb).message, "pc 0: read of 4 bytes at offset 4 of ctx->sk, which is NULL in this run");
 }
 
 }  // namespace
