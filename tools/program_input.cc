@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+// Program format detection and loading for the command line.
+#include "tools/program_input.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <string_view>
+
+#include "asm/assembler.h"
+#include "support/assert.h"
+#include "support/bytes.h"
+
+namespace sockfilter::tools {
+
+namespace {
+
+bool is_elf(const std::vector<std::uint8_t>& b) {
+    return b.size() >= 4 && b[0] == 0x7f && b[1] == 'E' && b[2] == 'L' && b[3] == 'F';
+}
+
+bool looks_like_text(const std::vector<std::uint8_t>& b) {
+    return std::all_of(b.begin(), b.end(), [](std::uint8_t c) { return c == '\n' || c == '\r' || c == '\t' || (c >= 0x20 && c != 0x7f); });
+}
+
+std::string stem(const std::string& path) {
+    return path == "-" ? std::string("stdin") : std::filesystem::path(path).stem().string();
+}
+
+}  // namespace
+
+Result<ProgramFormat> parse_program_format(const std::string& text) {
+    if (text == "auto") {
+        return ProgramFormat::Auto;
+    }
+    if (text == "asm") {
+        return ProgramFormat::Asm;
+    }
+    if (text == "raw") {
+        return ProgramFormat::Raw;
+    }
+    if (text == "elf") {
+        return ProgramFormat::Elf;
+    }
+    return fail(Errc::InvalidArgument, "unknown program format '{}' (expected auto, asm, raw or elf)", text);
+}
+
+Result<program::Program> read_program(const std::string& path, ProgramFormat format) {
+    auto bytes = read_file(path);
+    if (!bytes) {
+        return tl::unexpected(std::move(bytes.error()));
+    }
+    if (format == ProgramFormat::Auto) {
+        if (is_elf(*bytes)) {
+            format = ProgramFormat::Elf;
+        } else if (!bytes->empty() && looks_like_text(*bytes)) {
+            format = ProgramFormat::Asm;
+        } else {
+            format = ProgramFormat::Raw;
+        }
+    }
+    switch (format) {
+        case ProgramFormat::Elf:
+            return fail(Errc::NotSupported,
+                        "{}: BPF ELF objects are not supported by this version of sockfilter; give assembly text or "
+                        "raw instruction bytes",
+                        path);
+        case ProgramFormat::Asm: {
+            std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+            return assembler::assemble(text, path == "-" ? "<stdin>" : path);
+        }
+        case ProgramFormat::Raw: {
+            auto p = program::Program::from_bytes(stem(path), *bytes);
+            if (!p) {
+                return tl::unexpected(std::move(p.error()).with_context(path));
+            }
+            return p;
+        }
+        case ProgramFormat::Auto: break;
+    }
+    SF_UNREACHABLE();
+}
+
+}  // namespace sockfilter::tools

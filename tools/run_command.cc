@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: MIT
+// `sockfilter run PROG -r FILE`: the program on every packet of a capture, as a socket of the chosen
+// kind would run it; a verdict per packet, a summary, optionally the kept packets as a capture.
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "asm/assembler.h"
+#include "pcap/reader.h"
+#include "pcap/writer.h"
+#include "runtime/load.h"
+#include "runtime/packet.h"
+#include "support/bytes.h"
+#include "tools/commands.h"
+#include "tools/program_input.h"
+#include "vm/interpreter.h"
+
+namespace sockfilter::tools {
+
+namespace {
+
+struct RunArgs {
+    std::string program;
+    std::string read;
+    std::string packet_hex;
+    std::string write;
+    std::string socket = "packet";
+    std::string ctx;
+    std::string format = "auto";
+    bool json = false;
+    bool trace = false;
+    std::uint64_t budget = vm::Options{}.budget;
+};
+
+struct Totals {
+    std::uint64_t packets = 0;
+    std::uint64_t kept = 0;
+    std::uint64_t kept_bytes = 0;
+    std::uint64_t dropped = 0;
+    std::uint64_t skipped = 0;
+    std::uint64_t faulted = 0;
+};
+
+std::string format_time(std::int64_t sec, std::int64_t nsec) {
+    std::time_t t = static_cast<std::time_t>(sec);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    return fmt::format("{:02}:{:02}:{:02}.{:09}", tm.tm_hour, tm.tm_min, tm.tm_sec, nsec);
+}
+
+void print_error(const Error& e) { fmt::print(stderr, "sockfilter run: {}\n", e.render()); }
+
+/// Prints each executed instruction with the registers it changed.
+class TracePrinter final : public vm::TraceSink {
+public:
+    TracePrinter(const program::Program& prog, bool json) : prog_(prog), json_(json) {}
+    void set_packet(std::uint64_t index) { index_ = index; }
+
+    void step(const vm::TraceStep& s) override {
+        const std::string text =
+            assembler::format_insn(prog_.slots(), s.pc, prog_.op(s.pc), assembler::Syntax::Kernel);
+        if (json_) {
+            nlohmann::ordered_json changed = nlohmann::ordered_json::object();
+            for (int r = 0; r <= 10; ++r) {
+                if (s.before[r] != s.after[r]) {
+                    changed[fmt::format("r{}", r)] = fmt::format("{:#x}", s.after[r]);
+                }
+            }
+            nlohmann::ordered_json j;
+            j["trace"] = {{"index", index_}, {"pc", s.pc}, {"insn", text}, {"changed", changed}};
+            fmt::print("{}\n", j.dump());
+            return;
+        }
+        std::string line = fmt::format("    {:4}: {:<40}", s.pc, text);
+        for (int r = 0; r <= 10; ++r) {
+            if (s.before[r] != s.after[r]) {
+                line += fmt::format(" r{}={:#x}", r, s.after[r]);
+            }
+        }
+        fmt::print("{}\n", line);
+    }
+
+private:
+    const program::Program& prog_;
+    bool json_;
+    std::uint64_t index_ = 0;
+};
+
+/// Bytes of the captured frame a kept length covers: the headers in front of offset 0 stay so the
+/// written file parses, and a VLAN tag the kernel moved out is put back as libpcap does.
+std::size_t kept_in_frame(const pcap::Frame& frame, const runtime::Skb& skb, std::uint32_t kept) {
+    const std::size_t prefix = frame.bytes.size() - skb.len();
+    if (skb.data == 0 && prefix > 0 && kept < 12) {
+        return kept;
+    }
+    return std::min(frame.bytes.size(), prefix + kept);
+}
+
+struct Runner {
+    const RunArgs& args;
+    const program::Program& prog;
+    runtime::SocketKind kind;
+    runtime::CtxOverrides overrides;
+    vm::Interpreter& interp;
+    TracePrinter* tracer;
+    pcap::Writer* writer;
+    Totals totals;
+    int linktype = 1;
+
+    /// One packet; returns an error only for output failures.
+    Result<void> packet(std::uint64_t index, const pcap::Frame& frame, Result<runtime::Skb> skb) {
+        ++totals.packets;
+        const std::string time = format_time(frame.ts_sec, frame.ts_nsec);
+        nlohmann::ordered_json j;
+        j["index"] = index;
+        j["ts_sec"] = frame.ts_sec;
+        j["ts_nsec"] = frame.ts_nsec;
+        j["len"] = frame.orig_len;
+        if (!skb) {
+            ++totals.skipped;
+            const std::string why = skb.error().render();
+            if (args.json) {
+                j["ret"] = nullptr;
+                j["kept"] = 0;
+                j["skipped"] = why;
+                fmt::print("{}\n", j.dump());
+            } else {
+                fmt::print("#{} {} {} bytes: not delivered: {}\n", index, time, frame.orig_len, why);
+            }
+            return {};
+        }
+        if (tracer != nullptr) {
+            tracer->set_packet(index);
+        }
+        vm::RunInput in;
+        in.skb = &*skb;
+        const vm::ExecResult r = interp.run(in);
+        if (r.status != vm::ExecStatus::Ok) {
+            ++totals.faulted;
+            if (args.json) {
+                j["ret"] = nullptr;
+                j["kept"] = 0;
+                j["error"] = interp.fault_message();
+                fmt::print("{}\n", j.dump());
+            } else {
+                fmt::print("#{} {} {} bytes: fault: {}\n", index, time, frame.orig_len, interp.fault_message());
+            }
+            return {};
+        }
+        const auto ret = static_cast<std::uint32_t>(r.r0);
+        const std::uint32_t kept = runtime::kept_bytes(*skb, ret);
+        if (kept == 0) {
+            ++totals.dropped;
+        } else {
+            ++totals.kept;
+            totals.kept_bytes += kept;
+        }
+        if (args.json) {
+            j["ret"] = ret;
+            j["kept"] = kept;
+            fmt::print("{}\n", j.dump());
+        } else if (kept == 0) {
+            fmt::print("#{} {} {} bytes: dropped (ret 0)\n", index, time, frame.orig_len);
+        } else {
+            fmt::print("#{} {} {} bytes: kept {} of {} (ret {:#x})\n", index, time, frame.orig_len, kept, skb->len(),
+                       ret);
+        }
+        if (writer != nullptr && kept != 0) {
+            pcap::Frame out = frame;
+            out.bytes.resize(kept_in_frame(frame, *skb, kept));
+            return writer->write(out);
+        }
+        return {};
+    }
+
+    void summary() const {
+        if (args.json) {
+            nlohmann::ordered_json j;
+            j["summary"] = {{"packets", totals.packets}, {"kept", totals.kept},
+                            {"kept_bytes", totals.kept_bytes}, {"dropped", totals.dropped},
+                            {"not_delivered", totals.skipped}, {"faulted", totals.faulted}};
+            fmt::print("{}\n", j.dump());
+            return;
+        }
+        fmt::print("{} packets: {} kept ({} bytes), {} dropped, {} not delivered to a {} socket, {} faulted\n",
+                   totals.packets, totals.kept, totals.kept_bytes, totals.dropped, totals.skipped,
+                   runtime::socket_kind_name(kind), totals.faulted);
+    }
+};
+
+int run_main(const RunArgs& args) {
+    auto format = parse_program_format(args.format);
+    auto kind = runtime::parse_socket_kind(args.socket);
+    auto overrides = runtime::parse_ctx_overrides(args.ctx);
+    for (const Error* e : {format ? nullptr : &format.error(), kind ? nullptr : &kind.error(),
+                           overrides ? nullptr : &overrides.error()}) {
+        if (e != nullptr) {
+            print_error(*e);
+            return kExitUsage;
+        }
+    }
+    if (args.read.empty() == args.packet_hex.empty()) {
+        fmt::print(stderr, "sockfilter run: give exactly one of -r FILE or --packet HEX\n");
+        return kExitUsage;
+    }
+    auto prog = read_program(args.program, *format);
+    if (!prog) {
+        print_error(prog.error());
+        return kExitInput;
+    }
+    auto loaded = runtime::load(*prog, runtime::socket_filter_env());
+    if (!loaded) {
+        print_error(std::move(loaded.error()).with_context(args.program));
+        return kExitInput;
+    }
+    vm::Options options;
+    options.budget = args.budget;
+    vm::Interpreter interp(*loaded, options);
+    std::unique_ptr<TracePrinter> tracer;
+    if (args.trace) {
+        tracer = std::make_unique<TracePrinter>(*prog, args.json);
+        interp.set_trace(tracer.get());
+    }
+    Runner runner{args, *prog, *kind, *overrides, interp, tracer.get(), nullptr, {}, 1};
+
+    if (!args.packet_hex.empty()) {
+        auto bytes = parse_hex(args.packet_hex);
+        if (!bytes) {
+            print_error(std::move(bytes.error()).with_context("--packet"));
+            return kExitInput;
+        }
+        pcap::Frame frame;
+        frame.bytes = *bytes;
+        frame.orig_len = static_cast<std::uint32_t>(bytes->size());
+        auto skb = runtime::make_skb_from_hex(args.packet_hex, *kind, *overrides);
+        if (!skb) {
+            print_error(std::move(skb.error()).with_context("--packet"));
+            return kExitInput;
+        }
+        auto done = runner.packet(0, frame, std::move(skb));
+        if (!done) {
+            print_error(done.error());
+            return kExitInput;
+        }
+        runner.summary();
+        return runner.totals.faulted == 0 ? kExitOk : kExitFailure;
+    }
+
+    auto reader = pcap::Reader::open(args.read);
+    if (!reader) {
+        print_error(reader.error());
+        return kExitInput;
+    }
+    runner.linktype = reader->linktype();
+    std::optional<pcap::Writer> writer;
+    if (!args.write.empty()) {
+        auto w = pcap::Writer::create(args.write, reader->linktype(), reader->snaplen());
+        if (!w) {
+            print_error(w.error());
+            return kExitInput;
+        }
+        writer.emplace(std::move(*w));
+        runner.writer = &*writer;
+    }
+    for (std::uint64_t index = 0;; ++index) {
+        auto frame = reader->next();
+        if (!frame) {
+            print_error(frame.error());
+            return kExitInput;
+        }
+        if (!frame->has_value()) {
+            break;
+        }
+        const pcap::Frame& f = **frame;
+        auto done = runner.packet(index, f, runtime::make_skb(f.bytes, reader->linktype(), *kind, *overrides));
+        if (!done) {
+            print_error(done.error());
+            return kExitInput;
+        }
+    }
+    if (writer) {
+        auto closed = writer->close();
+        if (!closed) {
+            print_error(closed.error());
+            return kExitInput;
+        }
+    }
+    runner.summary();
+    return runner.totals.faulted == 0 ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, int& exit_code) {
+    auto args = std::make_shared<RunArgs>();
+    auto* cmd = app.add_subcommand("run", "Run a socket filter on every packet of a capture");
+    cmd->add_option("PROG", args->program, "Program: eBPF assembly (either syntax) or raw instruction bytes")
+        ->required();
+    auto* read = cmd->add_option("-r,--read", args->read, "Capture to read (pcap or pcapng)");
+    cmd->add_option("--packet", args->packet_hex, "One Ethernet frame as hex, instead of -r")->excludes(read);
+    cmd->add_option("-w,--write", args->write, "Write the kept packets, trimmed as the kernel would, to this pcap");
+    cmd->add_option("--socket", args->socket,
+                    "Socket the packets arrive on: packet, packet-dgram, raw, udp, tcp, test-run")
+        ->capture_default_str();
+    cmd->add_option("--ctx", args->ctx, "Metadata a capture does not carry: mark=1,ifindex=3,cb0=7,...");
+    cmd->add_option("--format", args->format, "Program format: auto, asm, raw, elf")->capture_default_str();
+    cmd->add_option("--budget", args->budget, "Instructions one run may execute")->capture_default_str();
+    cmd->add_flag("--json", args->json, "JSON Lines: one object per packet, then a summary object");
+    cmd->add_flag("--trace", args->trace, "Print every executed instruction and the registers it changed");
+    cmd->footer(
+        "Per packet: index (from 0), time (UTC), length, and the verdict: dropped, or kept N bytes. "
+        "Exit status 1 if any run faulted.");
+    cmd->callback([args, &exit_code] { exit_code = run_main(*args); });
+}
+
+}  // namespace sockfilter::tools
