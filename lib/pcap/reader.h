@@ -51,9 +51,9 @@ private:
 
 /// A whole capture read into memory.
 struct Capture {
-    int linktype = 0;
-    std::uint32_t snaplen = 0;
-    std::vector<Frame> frames;
+    int linktype = 0;           ///< DLT value, as Reader::linktype()
+    std::uint32_t snaplen = 0;  ///< the file's snapshot length
+    std::vector<Frame> frames;  ///< every packet, in file order
 };
 
 /// Reads every packet of `path` (Reader::open then next() until the end).

@@ -23,7 +23,9 @@ public:
     [[nodiscard]] static Result<Writer> create(const std::string& path, int linktype,
                                                std::uint32_t snaplen = kDefaultSnaplen);
 
+    /// Takes over the output; the moved-from Writer is finished.
     Writer(Writer&&) noexcept;
+    /// Discards this Writer's unfinished output, then takes over `other`'s.
     Writer& operator=(Writer&&) noexcept;
     Writer(const Writer&) = delete;
     Writer& operator=(const Writer&) = delete;

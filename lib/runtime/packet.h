@@ -35,14 +35,14 @@ inline constexpr std::uint32_t kDefaultIfindex = 1;
 
 /// Values given with `--ctx key=value,...`; each one replaces what make_skb derived.
 struct CtxOverrides {
-    std::optional<std::uint32_t> mark;
-    std::optional<std::uint32_t> priority;
+    std::optional<std::uint32_t> mark;             ///< skb->mark
+    std::optional<std::uint32_t> priority;         ///< skb->priority
     std::optional<std::uint32_t> pkt_type;         ///< 0..7
-    std::optional<std::uint32_t> hash;
+    std::optional<std::uint32_t> hash;             ///< skb->hash
     std::optional<std::uint32_t> queue_mapping;    ///< 16 bits
-    std::optional<std::uint32_t> ifindex;
-    std::optional<std::uint32_t> ingress_ifindex;
-    std::optional<std::uint32_t> napi_id;
+    std::optional<std::uint32_t> ifindex;          ///< the device's ifindex
+    std::optional<std::uint32_t> ingress_ifindex;  ///< skb->skb_iif
+    std::optional<std::uint32_t> napi_id;          ///< skb->napi_id
     std::optional<std::uint32_t> tc_index;         ///< 16 bits
     std::optional<std::uint32_t> gso_segs;         ///< 16 bits
     std::optional<std::uint32_t> gso_size;         ///< 16 bits

@@ -54,15 +54,15 @@ inline constexpr std::uint8_t kTcpListen = 10;
 /// network-order bytes; ports are host-order numbers (src_port reads host order, dst_port network
 /// order, as the kernel stores them). "src" is the socket's local end, "dst" its peer.
 struct SockInfo {
-    std::uint32_t bound_dev_if = 0;
-    std::uint16_t family = kAfUnspec;
-    std::array<std::uint8_t, 4> src_ip4{};
-    std::array<std::uint8_t, 16> src_ip6{};
-    std::uint16_t src_port = 0;
-    std::uint16_t dst_port = 0;
-    std::array<std::uint8_t, 4> dst_ip4{};
-    std::array<std::uint8_t, 16> dst_ip6{};
-    std::uint8_t state = kTcpClose;
+    std::uint32_t bound_dev_if = 0;           ///< SO_BINDTODEVICE ifindex, 0 if unbound
+    std::uint16_t family = kAfUnspec;         ///< kAfInet, kAfInet6 or kAfUnspec
+    std::array<std::uint8_t, 4> src_ip4{};    ///< local IPv4 address (skc_rcv_saddr)
+    std::array<std::uint8_t, 16> src_ip6{};   ///< local IPv6 address
+    std::uint16_t src_port = 0;               ///< local port (skc_num)
+    std::uint16_t dst_port = 0;               ///< peer port (skc_dport)
+    std::array<std::uint8_t, 4> dst_ip4{};    ///< peer IPv4 address (skc_daddr)
+    std::array<std::uint8_t, 16> dst_ip6{};   ///< peer IPv6 address
+    std::uint8_t state = kTcpClose;           ///< skc_state (kTcpEstablished, kTcpClose, kTcpListen, ...)
     std::int32_t rx_queue_mapping = -1;  ///< -1: no receive queue recorded (reads as all ones)
 };
 
