@@ -236,6 +236,37 @@ TEST(Asm, NeverCrashes) {
     SUCCEED();
 }
 
+TEST(Asm, TokenSoupNeverCrashes) {
+    // Lines of random tokens from both syntaxes: each assembles or fails with a positioned error.
+    static constexpr std::string_view kTokens[] = {
+        "r0", "w1", "%r2", "%", "r11", "=", "+=", "s>>=", "-", "+", "*", "(", ")", "[", "]", ",", ":", "#", "u32",
+        "s8", "skb", "map", "fd", "idx", "lock", "fetch", "add", "add32", "lddw", "ldxw", "call", "local", "kfunc",
+        "pc", "goto", "if", "ll", "exit", "xchg_64", "atomic_fetch_add", "cmpxchg32_32", "map_value", "func",
+        "0", "1", "-1", "0x", "0xffffffffffffffff", "99999999999999999999", "32768", "L1", "L1:", "<", ">", "be16"};
+    std::uint64_t state = 0x9e3779b97f4a7c15ULL;
+    auto next = [&state] {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return state;
+    };
+    for (int line = 0; line < 20000; ++line) {
+        std::string text;
+        const std::size_t n = 1 + next() % 9;
+        for (std::size_t i = 0; i < n; ++i) {
+            text += kTokens[next() % std::size(kTokens)];
+            text += (next() % 3 == 0) ? "" : " ";
+        }
+        for (Syntax syntax : {Syntax::Conformance, Syntax::Kernel}) {
+            auto a = assemble_slots(text, "soup.s", syntax);
+            if (!a) {
+                EXPECT_EQ(a.error().code, Errc::Parse) << text;
+                EXPECT_TRUE(std::holds_alternative<SourcePos>(a.error().where)) << text;
+            }
+        }
+    }
+}
+
 TEST(Disasm, Options) {
     auto p = assemble("mov %r0, 0\njeq %r1, 5, +2\nlddw %r0, 1\nexit\n", "p.s");
     ASSERT_TRUE(p.has_value()) << p.error().render();
