@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
                "or a check failed, 2 bad command line, 3 unreadable or invalid input.");
     int exit_code = kExitOk;
     add_run_command(app, exit_code);
+    add_asm_commands(app, exit_code);
     add_exec_command(app, exit_code);
     try {
         app.parse(argc, argv);
