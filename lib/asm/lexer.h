@@ -41,10 +41,14 @@ struct Token {
 /// Reads tokens of one line; every failure is a ParseError "expected X, found Y" at the current token.
 class Cursor {
 public:
+    /// Reads `tokens`, which must end with a Tok::End token and outlive the cursor.
     explicit Cursor(const std::vector<Token>& tokens) : tokens_(tokens) {}
 
+    /// The token `ahead` places on (the End token past the end).
     [[nodiscard]] const Token& peek(std::size_t ahead = 0) const;
+    /// True when only the End token is left.
     [[nodiscard]] bool at_end() const { return peek().kind == Tok::End; }
+    /// Consumes and returns the next token (never moves past End).
     const Token& next();
     /// True when the next token is `text` (an identifier or one punctuation character).
     [[nodiscard]] bool is(std::string_view text, std::size_t ahead = 0) const;
@@ -63,13 +67,14 @@ public:
     /// leading identifier `s` joins them: `s>>=`). Returns nullopt, consuming nothing, when none matches.
     std::optional<std::string> accept_operator(const std::vector<std::string>& known);
 
-    /// Reads an optionally signed integer literal: its magnitude and sign. Fails when there is none.
+    /// An integer literal as written: magnitude, sign, position and spelling.
     struct Signed {
         std::uint64_t magnitude;
         bool negative;
         std::uint32_t col;
         std::string text;  ///< as written, for messages
     };
+    /// Reads an optionally signed integer literal; "expected <what>" when there is none.
     Signed read_signed(std::string_view what);
     /// True when the next tokens start a number (a digit, or `+`/`-` followed by a digit).
     [[nodiscard]] bool at_number() const;

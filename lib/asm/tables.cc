@@ -70,7 +70,7 @@ Tables build() {
         const bool shared = mnemonic == "exit" || mnemonic == "call" || mnemonic == "callx" ||
                             mnemonic.starts_with("call ") || mnemonic.starts_with("lock");
         if (!shared) {
-            t.conf_only.emplace(mnemonic, true);
+            t.conf_only.insert(mnemonic);
         }
     }
     return t;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "isa/isa.h"
@@ -23,7 +24,7 @@ struct Tables {
     /// `call helper` for callx, and `call runtime` for kfunc calls (the suite's own spellings).
     std::unordered_map<std::string, std::vector<isa::Op>> conf;
     /// Conformance mnemonics that only the conformance syntax uses (for syntax detection).
-    std::unordered_map<std::string, bool> conf_only;
+    std::unordered_set<std::string> conf_only;
 
     /// Kernel-syntax rows by (format, ktok, alu32, size), where size is 0 except for atomics (whose ktok is
     /// the same for both widths); lddw rows are in `lddw_by_src`.
