@@ -58,14 +58,14 @@ inline constexpr std::uint64_t kClobberValue = 0;
 /// The second slot of an lddw is never executed (Program forbids jumping into it); it is decoded
 /// as a copy of the first.
 struct DecodedInsn {
-    isa::Op op = isa::Op::Exit;
-    std::uint8_t dst = 0;
-    std::uint8_t src = 0;
-    std::uint8_t pad0 = 0;
-    std::int16_t off = 0;
-    std::uint16_t pad1 = 0;
-    std::int32_t imm = 0;
-    std::uint32_t ext = 0;
+    isa::Op op = isa::Op::Exit;  ///< the operation (the table row, not the opcode byte)
+    std::uint8_t dst = 0;         ///< destination register (callx: the register holding the target)
+    std::uint8_t src = 0;         ///< source register (lddw, calls: the pseudo source as in the slot)
+    std::uint8_t pad0 = 0;        ///< always 0
+    std::int16_t off = 0;         ///< memory offset (jumps: as in the slot; use `ext`)
+    std::uint16_t pad1 = 0;       ///< always 0
+    std::int32_t imm = 0;         ///< immediate (lddw: the lower half of the 64-bit value)
+    std::uint32_t ext = 0;        ///< resolved operand, see above
 
     /// lddw's 64-bit immediate.
     [[nodiscard]] constexpr std::uint64_t imm64() const {
