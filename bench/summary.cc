@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+// The summary reporter: collects ns/packet per (workload, frame size, engine) and prints markdown.
+#include "bench/summary.h"
+
+#include <algorithm>
+#include <ostream>
+
+#include <fmt/format.h>
+
+#include "bench/workloads.h"
+
+namespace sockfilter::bench {
+
+namespace {
+
+double to_ns(double value, benchmark::TimeUnit unit) {
+    switch (unit) {
+        case benchmark::kNanosecond: return value;
+        case benchmark::kMicrosecond: return value * 1e3;
+        case benchmark::kMillisecond: return value * 1e6;
+        case benchmark::kSecond: return value * 1e9;
+    }
+    return value;
+}
+
+std::string format_ns(double ns) { return ns < 100 ? fmt::format("{:.1f}", ns) : fmt::format("{:.0f}", ns); }
+
+std::string format_ratio(double r) { return r < 10 ? fmt::format("{:.2f}x", r) : fmt::format("{:.1f}x", r); }
+
+/// "W2/74" -> "W2 tcp dst port 80 | 74".
+std::string row_title(const std::string& row) {
+    const std::size_t slash = row.find('/');
+    const std::string id = row.substr(0, slash);
+    std::string title = id;
+    for (Workload w : kWorkloads) {
+        if (workload_id(w) == id) {
+            title = fmt::format("{} {}", id, workload_title(w));
+        }
+    }
+    return fmt::format("{} | {}", title, slash == std::string::npos ? "" : row.substr(slash + 1));
+}
+
+}  // namespace
+
+void SummaryReporter::ReportRuns(const std::vector<Run>& reports) {
+    benchmark::ConsoleReporter::ReportRuns(reports);
+    for (const Run& run : reports) {
+        const std::string& name = run.run_name.function_name;
+        const std::size_t last = name.rfind('/');
+        if (last == std::string::npos) {
+            continue;
+        }
+        const std::string row = name.substr(0, last);
+        const std::string engine = name.substr(last + 1);
+        const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+        if (run.run_type == Run::RT_Aggregate && !median) {
+            continue;
+        }
+        if (std::find(rows_.begin(), rows_.end(), row) == rows_.end()) {
+            rows_.push_back(row);
+        }
+        Cell& cell = cells_[row][engine];
+        if (run.error_occurred) {
+            cell.error = run.error_message;
+            continue;
+        }
+        if (cell.median && !median) {
+            continue;  // a repetition after the median was seen cannot happen, but never downgrade
+        }
+        // Without repetitions the single run is the value; with them the median replaces it.
+        // Manual time (the kernel's own duration) is the measurement; otherwise CPU time, which
+        // a shared machine disturbs less than wall time (it leaves out time spent preempted).
+        const bool manual = !run.run_name.time_type.empty();
+        cell.ns = to_ns(manual ? run.GetAdjustedRealTime() : run.GetAdjustedCPUTime(), run.time_unit);
+        cell.median = median;
+        cell.error.clear();
+    }
+}
+
+void SummaryReporter::Finalize() {
+    benchmark::ConsoleReporter::Finalize();
+    std::ostream& out = GetOutputStream();
+    auto value = [&](const std::string& row, const char* engine) -> const Cell* {
+        auto r = cells_.find(row);
+        if (r == cells_.end()) {
+            return nullptr;
+        }
+        auto c = r->second.find(engine);
+        return c == r->second.end() ? nullptr : &c->second;
+    };
+    std::vector<std::string> notes;
+
+    out << "\n### ns per packet (median of the repetitions, CPU time; lower is better)\n\n";
+    out << "| workload | frame (B) | interpreter, checked | interpreter, unchecked | native C -O2 | libpcap bpf_filter | "
+           "kernel JIT (test_run) |\n";
+    out << "|---|---:|---:|---:|---:|---:|---:|\n";
+    for (const std::string& row : rows_) {
+        out << "| " << row_title(row);
+        for (const char* engine : kEngines) {
+            const Cell* c = value(row, engine);
+            if (c == nullptr) {
+                out << " | n/a";
+            } else if (!c->error.empty()) {
+                out << " | skipped";
+                const std::string note = fmt::format("{} skipped: {}", engine, c->error);
+                if (std::find(notes.begin(), notes.end(), note) == notes.end()) {
+                    notes.push_back(note);
+                }
+            } else {
+                out << " | " << format_ns(c->ns);
+            }
+        }
+        out << " |\n";
+    }
+    for (const std::string& note : notes) {
+        out << "\n" << note << "\n";
+    }
+
+    struct Ratio {
+        const char* title;
+        const char* num;
+        const char* den;
+    };
+    static constexpr Ratio kRatios[] = {
+        {"checked / native", "interp_checked", "native_c"},
+        {"unchecked / native", "interp_unchecked", "native_c"},
+        {"checked / libpcap", "interp_checked", "libpcap"},
+        {"unchecked / libpcap", "interp_unchecked", "libpcap"},
+        {"checked / kernel JIT", "interp_checked", "kernel_jit"},
+        {"unchecked / kernel JIT", "interp_unchecked", "kernel_jit"},
+    };
+    out << "\n### Interpreter time relative to each reference (below 1 = the interpreter is faster)\n\n";
+    out << "| workload | frame (B)";
+    for (const Ratio& r : kRatios) {
+        out << " | " << r.title;
+    }
+    out << " |\n|---|---:";
+    for (std::size_t i = 0; i < std::size(kRatios); ++i) {
+        out << "|---:";
+    }
+    out << "|\n";
+    for (const std::string& row : rows_) {
+        out << "| " << row_title(row);
+        for (const Ratio& r : kRatios) {
+            const Cell* n = value(row, r.num);
+            const Cell* d = value(row, r.den);
+            if (n == nullptr || d == nullptr || !n->error.empty() || !d->error.empty() || d->ns <= 0) {
+                out << " | n/a";
+            } else {
+                out << " | " << format_ratio(n->ns / d->ns);
+            }
+        }
+        out << " |\n";
+    }
+    out << "\nkernel JIT: BPF_PROG_TEST_RUN's own average per run (whole ns, syscall excluded).\n";
+    out.flush();
+}
+
+}  // namespace sockfilter::bench
