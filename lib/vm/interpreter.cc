@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -132,21 +133,30 @@ struct Interpreter::Regions {
     }
 };
 
-/// What a bpf-to-bpf call saves.
+/// What a bpf-to-bpf call saves. Left uninitialized per run: enter() writes a frame before
+/// leave() reads it, and zeroing the array cost as much as a short program (docs/PERFORMANCE.md).
 struct Interpreter::Frame {
-    u32 ret_pc = 0;
-    u64 saved[4] = {};  ///< r6..r9
+    u32 ret_pc;
+    u64 saved[4];  ///< r6..r9
 };
 
 Interpreter::Interpreter(const runtime::LoadedProgram& prog, Options options)
-    : code_(predecode(prog)), env_(prog.env), options_(options) {}
+    : code_(predecode(prog)), env_(prog.env), options_(options) {
+    // Only r10 points into the stack at entry, and no helper returns a stack pointer: a program
+    // that never names r10 cannot read or write its stack, so a checked run need not zero it.
+    uses_stack_ = std::any_of(code_.insns.begin(), code_.insns.end(),
+                              [](const DecodedInsn& in) { return in.dst == 10 || in.src == 10; });
+}
 
 ExecResult Interpreter::run(RunInput& input) {
     fault_.clear();
     call_env_.stop = false;
     call_env_.stop_value = 0;
     call_env_.fault.clear();
-    u64 r[11] = {};
+    // Eleven plain stores: GCC turns `u64 r[11] = {}` into `rep stosq`, whose start-up cost was
+    // a third of a 2-instruction run (docs/PERFORMANCE.md).
+    u64 r[11];
+    [&r]<std::size_t... I>(std::index_sequence<I...>) { ((r[I] = 0), ...); }(std::make_index_sequence<11>{});
     Regions rg;
     rg.stack_lo = addr_of(stack_.data());
     rg.stack_len = kFrameSize;
@@ -165,7 +175,7 @@ ExecResult Interpreter::run(RunInput& input) {
     call_env_.skb = skb_;
     call_env_.ctx_addr = r[1];
     r[10] = rg.stack_lo + kFrameSize;
-    if (options_.checked) {
+    if (options_.checked && uses_stack_) {
         std::memset(stack_.data(), 0, kFrameSize);
     }
     if (trace_ != nullptr) {
@@ -347,26 +357,32 @@ inline bool Interpreter::atomic(const DecodedInsn& in, std::uint64_t* r, const R
     return true;
 }
 
-Interpreter::PacketLoad Interpreter::load_packet(const DecodedInsn& in, std::uint64_t* r, std::uint32_t pc) {
+Interpreter::PacketLoad Interpreter::no_packet(std::uint32_t pc) {
+    fault_ = fmt::format("pc {}: LD_ABS/LD_IND needs a packet, and this run has none ({})", pc,
+                         env_.type == nullptr ? "raw mode" : "the context is NULL");
+    return PacketLoad::NoPacket;
+}
+
+// A template per size and mode, inlined into the run loop: the out-of-line version that looked
+// both up in the isa table was a quarter of a `tcp dst port 80` run (docs/PERFORMANCE.md).
+template <class T, bool kInd>
+inline Interpreter::PacketLoad Interpreter::load_packet(const DecodedInsn& in, std::uint64_t* r, std::uint32_t pc) {
     // The kernel rewrites LD_ABS/LD_IND into "r2 = offset; r1 = r6; call load_helper_N" (spec
     // §2.2); the registers are left as decoded.h documents.
-    const bool ind = isa::info(in.op).format == isa::Format::LdInd;
-    const u32 size = isa::info(in.op).size;
-    const u64 wide = ind ? r[in.src] + sx(in.imm) : sx(in.imm);
+    constexpr u32 size = sizeof(T);
+    const u64 wide = kInd ? r[in.src] + sx(in.imm) : sx(in.imm);
     r[1] = call_env_.ctx_addr;
     r[2] = wide;
     r[3] = kClobberValue;
     r[4] = kClobberValue;
     r[5] = kClobberValue;
-    if (skb_ == nullptr) {
-        fault_ = fmt::format("pc {}: LD_ABS/LD_IND needs a packet, and this run has none ({})", pc,
-                             env_.type == nullptr ? "raw mode" : "the context is NULL");
-        return PacketLoad::NoPacket;
+    if (skb_ == nullptr) [[unlikely]] {
+        return no_packet(pc);
     }
     const runtime::Skb& skb = *skb_;
     const auto k = static_cast<s32>(lo32(wide));
     s64 pos = 0;
-    if (k >= 0) {
+    if (k >= 0) [[likely]] {
         pos = static_cast<s64>(skb.data) + k;
     } else if (k >= kSkfNetOff) {
         pos = static_cast<s64>(skb.network_header) + (k - kSkfNetOff);
@@ -380,19 +396,14 @@ Interpreter::PacketLoad Interpreter::load_packet(const DecodedInsn& in, std::uin
     if (pos < 0 || pos + size > static_cast<s64>(skb.bytes.size())) {
         return PacketLoad::OutOfRange;
     }
-    const std::uint8_t* p = skb.bytes.data() + pos;
-    switch (size) {
-        case 1: r[0] = p[0]; break;
-        case 2: r[0] = load_be<std::uint16_t>(p); break;
-        default: r[0] = load_be<std::uint32_t>(p); break;
-    }
+    r[0] = load_be<T>(skb.bytes.data() + pos);
     return PacketLoad::Loaded;
 }
 
 template <bool kChecked, bool kTrace>
 ExecResult Interpreter::execute(std::uint64_t* r, Regions& rg) {
     const DecodedInsn* const code = code_.insns.data();
-    std::array<Frame, kMaxFrames> frames{};
+    std::array<Frame, kMaxFrames> frames;
     u32 depth = 0;
     u32 pc = 0;
     u64 left = options_.budget;
@@ -639,7 +650,16 @@ ExecResult Interpreter::execute(std::uint64_t* r, Regions& rg) {
             // Legacy packet loads: a failed load returns 0 from the current function
             case Op::LdAbs8: case Op::LdAbs16: case Op::LdAbs32:
             case Op::LdInd8: case Op::LdInd16: case Op::LdInd32: {
-                const PacketLoad res = load_packet(in, r, pc);
+                PacketLoad res = PacketLoad::Loaded;
+                switch (in.op) {
+                    case Op::LdAbs8: res = load_packet<std::uint8_t, false>(in, r, pc); break;
+                    case Op::LdAbs16: res = load_packet<std::uint16_t, false>(in, r, pc); break;
+                    case Op::LdAbs32: res = load_packet<std::uint32_t, false>(in, r, pc); break;
+                    case Op::LdInd8: res = load_packet<std::uint8_t, true>(in, r, pc); break;
+                    case Op::LdInd16: res = load_packet<std::uint16_t, true>(in, r, pc); break;
+                    case Op::LdInd32: res = load_packet<std::uint32_t, true>(in, r, pc); break;
+                    default: SF_UNREACHABLE();
+                }
                 if (res == PacketLoad::NoPacket) [[unlikely]] {
                     return ExecResult{r[0], ExecStatus::MemoryFault, pc};
                 }

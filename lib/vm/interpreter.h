@@ -33,7 +33,8 @@ inline constexpr std::uint32_t kSockWindow = 80;
 /// Checked mode faults (MemoryFault) on any load, store or atomic not entirely inside one region;
 /// unchecked mode (for verified programs) only routes context-window accesses through the access
 /// rules. Checked mode also zeroes each frame when it is entered, so an unverified program that
-/// reads stack it never wrote sees 0 on every engine.
+/// reads stack it never wrote sees 0 on every engine (a program that never names r10 cannot reach
+/// its stack, so its runs skip the zeroing).
 ///
 /// Atomics are plain read-modify-writes: a run is single-threaded and no memory is shared yet.
 /// An Interpreter runs one program at a time; use one per thread.
@@ -83,7 +84,9 @@ private:
     bool window_atomic(const DecodedInsn& in, std::uint64_t addr, std::uint32_t pc);
     bool region_fault(std::uint32_t pc, Access kind, std::uint8_t base, std::int16_t off, std::uint64_t addr,
                       std::uint32_t size);
+    template <class T, bool kInd>
     PacketLoad load_packet(const DecodedInsn& in, std::uint64_t* r, std::uint32_t pc);
+    PacketLoad no_packet(std::uint32_t pc);
     ExecResult fail(ExecStatus status, std::uint32_t pc, std::uint64_t r0, std::string message);
     ExecResult helper_stopped(const HelperEntry& h, std::uint32_t pc, std::uint64_t r0);
     bool is_function_entry(std::uint64_t value) const;
@@ -93,6 +96,7 @@ private:
     Options options_;
     TraceSink* trace_ = nullptr;
     std::string fault_;
+    bool uses_stack_ = true;  // some instruction names r10 (else checked runs skip zeroing the stack)
 
     // Per-run state.
     runtime::Skb* skb_ = nullptr;
