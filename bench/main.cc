@@ -3,6 +3,7 @@
 // BPF interpreter and the kernel's JIT (BPF_PROG_TEST_RUN), on the same workloads and frames.
 // Results and method: docs/PERFORMANCE.md; run with bench/run.sh.
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <memory>
@@ -184,7 +185,9 @@ int main(int argc, char** argv) {
     }
     sockfilter::bench::add_context();
     sockfilter::bench::register_all();
-    sockfilter::bench::SummaryReporter reporter;
+    // Colour only on a terminal, so that the tables piped into a file stay plain markdown.
+    sockfilter::bench::SummaryReporter reporter(isatty(STDOUT_FILENO) != 0 ? benchmark::ConsoleReporter::OO_ColorTabular
+                                                                          : benchmark::ConsoleReporter::OO_Tabular);
     benchmark::RunSpecifiedBenchmarks(&reporter);
     benchmark::Shutdown();
     return 0;
