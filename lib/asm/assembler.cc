@@ -99,16 +99,7 @@ struct Fixup {
 };
 
 void encode(const Stmt& s, std::vector<isa::Insn>& slots) {
-    const isa::OpInfo& oi = isa::info(s.op);
-    isa::Insn in = s.insn;
-    in.opcode = oi.opcode;
-    switch (oi.disc) {
-        case isa::Disc::None: break;
-        case isa::Disc::Off: in.off = static_cast<std::int16_t>(oi.disc_value); break;
-        case isa::Disc::Imm: in.imm = oi.disc_value; break;
-        case isa::Disc::Src: in.src = static_cast<std::uint8_t>(oi.disc_value); break;
-    }
-    slots.push_back(in);
+    slots.push_back(isa::encode_op(s.op, s.insn.dst, s.insn.src, s.insn.off, s.insn.imm));
     if (isa::width(s.op) == 2) {
         isa::Insn hi{};
         hi.imm = s.hi;

@@ -155,6 +155,21 @@ void encode_slot(const Insn& insn, std::uint8_t* p);
 /// InsnIndex{pc} and an exact message (see isa_test.cc).
 [[nodiscard]] Result<Op> classify(std::span<const Insn> slots, std::size_t pc);
 
+/// The slot of `op` with the given operand fields; the opcode byte and the discriminating field
+/// come from the table (the discriminator overrides whatever the caller passed for that field).
+[[nodiscard]] constexpr Insn encode_op(Op op, std::uint8_t dst = 0, std::uint8_t src = 0, std::int16_t off = 0,
+                                       std::int32_t imm = 0) {
+    const OpInfo& oi = info(op);
+    Insn in{oi.opcode, dst, src, off, imm};
+    switch (oi.disc) {
+        case Disc::None: break;
+        case Disc::Off: in.off = static_cast<std::int16_t>(oi.disc_value); break;
+        case Disc::Imm: in.imm = oi.disc_value; break;
+        case Disc::Src: in.src = static_cast<std::uint8_t>(oi.disc_value); break;
+    }
+    return in;
+}
+
 /// Number of slots the operation occupies (2 for lddw, else 1).
 [[nodiscard]] constexpr std::size_t width(Op op) { return info(op).format == Format::Lddw ? 2 : 1; }
 

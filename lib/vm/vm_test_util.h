@@ -24,15 +24,7 @@ using isa::Op;
 
 /// One instruction of `op`, with its discriminator filled in from the table.
 inline isa::Insn I(Op op, std::uint8_t dst = 0, std::uint8_t src = 0, std::int16_t off = 0, std::int32_t imm = 0) {
-    const isa::OpInfo& info = isa::info(op);
-    isa::Insn i{info.opcode, dst, src, off, imm};
-    switch (info.disc) {
-        case isa::Disc::None: break;
-        case isa::Disc::Off: i.off = static_cast<std::int16_t>(info.disc_value); break;
-        case isa::Disc::Imm: i.imm = info.disc_value; break;
-        case isa::Disc::Src: i.src = static_cast<std::uint8_t>(info.disc_value); break;
-    }
-    return i;
+    return isa::encode_op(op, dst, src, off, imm);
 }
 
 /// A program as a list of instruction groups (lddw is a group of two).

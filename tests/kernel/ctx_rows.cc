@@ -18,15 +18,7 @@ std::string shared_dir() {
 }
 
 isa::Insn I(Op op, std::uint8_t dst, std::uint8_t src, std::int16_t off, std::int32_t imm) {
-    const isa::OpInfo& info = isa::info(op);
-    isa::Insn i{info.opcode, dst, src, off, imm};
-    switch (info.disc) {
-        case isa::Disc::None: break;
-        case isa::Disc::Off: i.off = static_cast<std::int16_t>(info.disc_value); break;
-        case isa::Disc::Imm: i.imm = info.disc_value; break;
-        case isa::Disc::Src: i.src = static_cast<std::uint8_t>(info.disc_value); break;
-    }
-    return i;
+    return isa::encode_op(op, dst, src, off, imm);
 }
 
 void lddw(std::vector<isa::Insn>& out, std::uint8_t dst, std::uint64_t value) {
