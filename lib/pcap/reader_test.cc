@@ -228,13 +228,9 @@ TEST(Reader, ReadsPcapng) {
 
 TEST(Reader, ReadsSharedPcapng) {
     const char* shared = std::getenv("SF_SHARED_DIR");
-    if (shared == nullptr) {
-        GTEST_SKIP() << "SF_SHARED_DIR not set (run through ctest)";
-    }
+    ASSERT_NE(shared, nullptr) << "SF_SHARED_DIR not set (run through ctest)";
     const std::string path = std::string(shared) + "/pcap-filter/pcaps/rarp_req_reply.pcapng";
-    if (!std::filesystem::exists(path)) {
-        GTEST_SKIP() << path << " not present";
-    }
+    ASSERT_TRUE(std::filesystem::exists(path)) << path << " not present";
     auto cap = read_capture(path);
     ASSERT_TRUE(cap) << cap.error().render();
     EXPECT_EQ(cap->linktype, 1);
