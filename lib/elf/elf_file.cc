@@ -5,6 +5,9 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <memory>
 
 namespace sockfilter::elf {
@@ -52,6 +55,15 @@ Result<ElfFile> ElfFile::open(std::span<const std::uint8_t> bytes) {
     if (bytes.size() < sizeof(Elf64_Ehdr)) {
         return fail(Errc::Format, header_pos(0), "truncated ELF header ({} of {} bytes)", bytes.size(),
                     sizeof(Elf64_Ehdr));
+    }
+
+    Elf64_Ehdr raw;
+    std::memcpy(&raw, bytes.data(), sizeof(raw));
+    const std::uint64_t table_size = static_cast<std::uint64_t>(raw.e_shentsize) * std::max<std::uint16_t>(raw.e_shnum, 1);
+    if (raw.e_shoff == 0 || raw.e_shoff > bytes.size() || table_size > bytes.size() - raw.e_shoff) {
+        return fail(Errc::Format, header_pos(offsetof(Elf64_Ehdr, e_shoff)),
+                    "section header table ({} bytes at {:#x}) runs past the end of the file ({} bytes)", table_size,
+                    raw.e_shoff, bytes.size());
     }
 
     ElfFile f;

@@ -74,7 +74,8 @@ struct Relocator {
                         r.offset, sec.name, sec.size);
         }
         if (r.sym == 0 || r.sym >= file.symbols().size()) {
-            return fail(Errc::Format, pos, "relocation at {}+{:#x} against missing symbol #{} (the symbol table has {})",
+            return fail(Errc::Format, pos, "relocation at {}+{:#x} against missing symbol #{} (the symbol table has {} "
+                        "entries)",
                         sec.name, r.offset, r.sym, file.symbols().size());
         }
         const Symbol& sym = file.symbols()[r.sym];
