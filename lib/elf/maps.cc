@@ -350,8 +350,25 @@ Result<void> collect_legacy_maps(const ElfFile& file, MapTable& table) {
     return {};
 }
 
-// libbpf's internal maps: ARRAY, key 4, value = the section, one entry, mmapable; .rodata also
-// read-only for programs and frozen after its contents are written.
+// Whether DATASEC `id` describes a non-static variable: only then does libbpf make the map
+// mmapable (string-literal sections such as .rodata.str1.1 have no DATASEC).
+bool has_global_variable(const struct btf* btf, std::uint32_t id) {
+    if (btf == nullptr || id == 0) {
+        return false;
+    }
+    const btf_type* ds = btf__type_by_id(btf, id);
+    const btf_var_secinfo* vi = btf_var_secinfos(ds);
+    for (std::uint16_t i = 0; i < btf_vlen(ds); ++i, ++vi) {
+        const btf_type* var = btf__type_by_id(btf, vi->type);
+        if (var != nullptr && btf_is_var(var) && btf_var(var)->linkage != BTF_VAR_STATIC) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// libbpf's internal maps: ARRAY, key 4, value = the section, one entry, mmapable when the section
+// has global variables; .rodata also read-only for programs and frozen after it is written.
 void collect_data_maps(const ElfFile& file, const struct btf* btf, MapTable& table) {
     for (const Section& s : file.sections()) {
         const bool nobits = s.type == SHT_NOBITS;
@@ -366,13 +383,16 @@ void collect_data_maps(const ElfFile& file, const struct btf* btf, MapTable& tab
         spec.value_size = static_cast<std::uint32_t>(s.size);
         spec.max_entries = 1;
         spec.frozen = s.name.starts_with(".rodata");
-        spec.map_flags = program::kMapMmapable | (spec.frozen ? program::kMapRdonlyProg : 0U);
+        spec.map_flags = spec.frozen ? program::kMapRdonlyProg : 0U;
         if (!nobits) {
             spec.initial_value.assign(s.data.begin(), s.data.end());
         }
         if (btf != nullptr) {
             const std::int32_t id = btf__find_by_name_kind(btf, s.name.c_str(), BTF_KIND_DATASEC);
             spec.btf_value_type_id = id > 0 ? static_cast<std::uint32_t>(id) : 0;
+        }
+        if (has_global_variable(btf, spec.btf_value_type_id)) {
+            spec.map_flags |= program::kMapMmapable;
         }
         const auto index = static_cast<std::uint32_t>(table.maps.size());
         table.maps.push_back(std::move(spec));
