@@ -18,5 +18,6 @@ enum ExitCode : int {
 void add_run_command(CLI::App& app, int& exit_code);
 void add_asm_commands(CLI::App& app, int& exit_code);  // asm, disasm
 void add_exec_command(CLI::App& app, int& exit_code);
+void add_inspect_command(CLI::App& app, int& exit_code);
 
 }  // namespace sockfilter::tools

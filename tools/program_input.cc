@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "asm/assembler.h"
+#include "elf/elf.h"
 #include "support/assert.h"
 #include "support/bytes.h"
 
@@ -44,7 +45,8 @@ Result<ProgramFormat> parse_program_format(const std::string& text) {
     return fail(Errc::InvalidArgument, "unknown program format '{}' (expected auto, asm, raw or elf)", text);
 }
 
-Result<program::Program> read_program(const std::string& path, ProgramFormat format) {
+Result<program::Program> read_program(const std::string& path, ProgramFormat format,
+                                      const std::string& program_name) {
     auto bytes = read_file(path);
     if (!bytes) {
         return tl::unexpected(std::move(bytes.error()));
@@ -59,11 +61,17 @@ Result<program::Program> read_program(const std::string& path, ProgramFormat for
         }
     }
     switch (format) {
-        case ProgramFormat::Elf:
-            return fail(Errc::NotSupported,
-                        "{}: BPF ELF objects are not supported by this version of sockfilter; give assembly text or "
-                        "raw instruction bytes",
-                        path);
+        case ProgramFormat::Elf: {
+            auto obj = elf::read_object(*bytes, path == "-" ? "<stdin>" : path);
+            if (!obj) {
+                return tl::unexpected(std::move(obj.error()));
+            }
+            auto chosen = elf::select_program(*obj, program_name);
+            if (!chosen) {
+                return tl::unexpected(std::move(chosen.error()));
+            }
+            return (*chosen)->program;
+        }
         case ProgramFormat::Asm: {
             std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
             return assembler::assemble(text, path == "-" ? "<stdin>" : path);

@@ -17,7 +17,9 @@ enum class ProgramFormat { Auto, Asm, Raw, Elf };
 
 /// Reads and builds the program in `path` ("-" = standard input). Auto detection: an ELF magic
 /// number is an object file; otherwise text without NUL bytes is assembly (either syntax); anything
-/// else is raw eBPF bytes.
-[[nodiscard]] Result<program::Program> read_program(const std::string& path, ProgramFormat format);
+/// else is raw eBPF bytes. From an object, `program_name` picks the socket program; empty picks
+/// the only one and fails, listing them, when there are several.
+[[nodiscard]] Result<program::Program> read_program(const std::string& path, ProgramFormat format,
+                                                    const std::string& program_name = "");
 
 }  // namespace sockfilter::tools
