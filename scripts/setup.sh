@@ -8,7 +8,7 @@ packages=(
     libelf-dev libbpf-dev libpcap-dev
     libcli11-dev libfmt-dev libexpected-dev nlohmann-json3-dev
     libgtest-dev libgmock-dev libbenchmark-dev
-    clang llvm libclang-rt-14-dev
+    clang clang-16 llvm libclang-rt-14-dev
     tcpdump bpftool iproute2 netbase
 )
 
