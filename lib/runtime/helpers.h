@@ -14,13 +14,45 @@
 
 namespace sockfilter::runtime {
 
+class Instance;
+
+/// How a helper checks the pointers it is given: the engine answers for the regions of the
+/// current run (stack frames, context, map values), so a helper never touches memory the program
+/// could not.
+class MemoryCheck {
+public:
+    virtual ~MemoryCheck() = default;
+    /// Whether [addr, addr + len) lies inside one region the program may read.
+    [[nodiscard]] virtual bool readable(std::uint64_t addr, std::uint64_t len) const = 0;
+    /// Whether [addr, addr + len) lies inside one region the program may write.
+    [[nodiscard]] virtual bool writable(std::uint64_t addr, std::uint64_t len) const = 0;
+};
+
+/// Runs a sub-program of the current program as a callback (bpf_loop, for_each_map_elem, timers):
+/// `entry` is the function-pointer value the program passed; returns its r0, or sets the
+/// CallEnv's fault.
+class Callbacks {
+public:
+    virtual ~Callbacks() = default;
+    [[nodiscard]] virtual std::uint64_t call(std::uint64_t entry, std::uint64_t r1, std::uint64_t r2,
+                                             std::uint64_t r3, std::uint64_t r4, std::uint64_t r5) = 0;
+};
+
+/// Most tail calls one run may make (MAX_TAIL_CALL_CNT).
+inline constexpr std::uint32_t kMaxTailCalls = 33;
+
 /// What an engine gives a helper besides its five arguments.
 struct CallEnv {
-    Skb* skb = nullptr;            ///< the packet, or null in raw mode
-    std::uint64_t ctx_addr = 0;    ///< the value r1 had at entry (the context pointer)
-    bool stop = false;             ///< set by a helper that ends the program (the "unwind" helper)
-    std::uint64_t stop_value = 0;  ///< r0 of the program when `stop` is set
-    std::string fault;             ///< set by a helper whose call cannot complete; the run faults
+    Skb* skb = nullptr;                  ///< the packet, or null in raw mode
+    std::uint64_t ctx_addr = 0;          ///< the value r1 had at entry (the context pointer)
+    Instance* instance = nullptr;        ///< maps, clock, random numbers, outputs; null without maps
+    const MemoryCheck* memory = nullptr; ///< validates pointer arguments
+    Callbacks* callbacks = nullptr;      ///< runs callback sub-programs
+    std::uint32_t tail_calls = 0;        ///< tail calls made so far in this run
+    std::int32_t tail_call_target = -1;  ///< set with `stop` by a tail call that succeeds: the program to run next
+    bool stop = false;                   ///< set by a helper that ends the program (unwind, tail call)
+    std::uint64_t stop_value = 0;        ///< r0 of the program when `stop` is set
+    std::string fault;                   ///< set by a helper whose call cannot complete; the run faults
 };
 
 /// A helper's implementation: r0 from r1..r5.

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// The live state behind loaded programs: the maps of an object (created from their specs, global
+// data filled, .rodata frozen, prog arrays filled), the deterministic sources helpers read (virtual
+// clock, random numbers, CPU id) and the outputs helpers produce (trace_printk lines).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "program/object.h"
+#include "runtime/maps/map.h"
+#include "support/result.h"
+
+namespace sockfilter::runtime {
+
+/// Settings of an instance.
+struct InstanceOptions {
+    std::uint32_t cpus = 1;        ///< simulated CPUs (per-CPU maps keep this many copies)
+    std::uint64_t seed = 0;        ///< seeds bpf_get_prandom_u32 and hash-map seeds
+    std::uint64_t cgroup_id = 1;   ///< the cgroup cgrp_storage helpers see
+};
+
+/// One memory region a program may touch besides its stack and context: a map's value arena.
+struct MemRegion {
+    std::uint64_t lo = 0;
+    std::uint64_t len = 0;
+    bool writable = false;
+};
+
+/// A line or record produced by a helper during a run, tagged with the packet it came from.
+struct Output {
+    enum class Kind : std::uint8_t { TracePrintk, Ringbuf, PerfEvent };
+    Kind kind = Kind::TracePrintk;
+    std::uint64_t packet = 0;
+    std::size_t map = 0;                 ///< Ringbuf, PerfEvent: the map index
+    std::string text;                    ///< TracePrintk: the formatted line
+    std::vector<std::uint8_t> bytes;     ///< Ringbuf, PerfEvent: the record
+};
+
+/// Maps and helper state shared by every program of an object and every run.
+class Instance {
+public:
+    /// Creates the maps of `maps` (BPF_MAP_CREATE's checks; errors name the map), writes global
+    /// data, freezes `.rodata`, and fills prog arrays from their initial slots, resolving program
+    /// names against `programs`.
+    [[nodiscard]] static Result<std::unique_ptr<Instance>> create(std::span<const program::MapSpec> maps,
+                                                                  std::span<const std::string> programs,
+                                                                  const InstanceOptions& options = {});
+
+    [[nodiscard]] std::size_t map_count() const { return maps_.size(); }
+    [[nodiscard]] Map& map(std::size_t i) { return *maps_[i]; }
+    [[nodiscard]] const Map& map(std::size_t i) const { return *maps_[i]; }
+    [[nodiscard]] const std::string& map_name(std::size_t i) const { return names_[i]; }
+    /// The index of the map called `name`, or -1.
+    [[nodiscard]] std::int64_t find_map(std::string_view name) const;
+
+    /// The value an `lddw` map reference (BPF_PSEUDO_MAP_IDX) loads for map `i`: an address that
+    /// identifies the map to helpers and lies in no region, so a program cannot dereference it.
+    [[nodiscard]] std::uint64_t map_handle(std::size_t i) const;
+    /// The map a handle names, or null.
+    [[nodiscard]] Map* map_from_handle(std::uint64_t handle) const;
+    /// The index of the map a handle names, or -1.
+    [[nodiscard]] std::int64_t map_index(std::uint64_t handle) const;
+    /// The regions programs may touch: every map's value arena (read-only where frozen).
+    [[nodiscard]] std::vector<MemRegion> regions() const;
+
+    /// Names of the programs prog arrays refer to, by index.
+    [[nodiscard]] std::span<const std::string> programs() const { return programs_; }
+
+    /// The virtual clock (ns since boot) time helpers read; tools advance it to each packet's
+    /// capture time.
+    [[nodiscard]] std::uint64_t now_ns() const { return now_ns_; }
+    void set_now_ns(std::uint64_t ns) { now_ns_ = ns; }
+    /// The next value of bpf_get_prandom_u32: a seeded generator, reproducible with --seed.
+    [[nodiscard]] std::uint32_t prandom_u32();
+    /// The CPU the program runs on (bpf_get_smp_processor_id, per-CPU maps).
+    [[nodiscard]] std::uint32_t cpu() const { return cpu_; }
+    void set_cpu(std::uint32_t cpu);
+    [[nodiscard]] const InstanceOptions& options() const { return options_; }
+
+    /// The packet index outputs are tagged with.
+    void set_packet(std::uint64_t index) { packet_ = index; }
+    [[nodiscard]] std::uint64_t packet() const { return packet_; }
+    /// Records an output line or record.
+    void emit(Output output);
+    /// Takes the outputs recorded since the last call.
+    [[nodiscard]] std::vector<Output> take_outputs();
+
+private:
+    Instance() = default;
+
+    InstanceOptions options_;
+    std::vector<std::unique_ptr<Map>> maps_;
+    std::vector<std::string> names_;
+    std::vector<std::string> programs_;
+    std::uint64_t now_ns_ = 0;
+    std::uint64_t rng_ = 0;
+    std::uint32_t cpu_ = 0;
+    std::uint64_t packet_ = 0;
+    std::vector<Output> outputs_;
+};
+
+}  // namespace sockfilter::runtime
