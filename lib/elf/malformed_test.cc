@@ -42,6 +42,15 @@ std::size_t shdr_of(const Bytes& b, const std::string& name) {
     return 0;
 }
 
+Bytes fixture_ok(const std::string& name) {
+    Bytes b = fixture(name);
+    if (b.size() < sizeof(Elf64_Ehdr)) {
+        ADD_FAILURE() << "cannot read " << testing::fixture_path(name);
+        b.assign(sizeof(Elf64_Ehdr), 0);
+    }
+    return b;
+}
+
 std::string error_of(const Bytes& b) {
     auto obj = read_object(b, "bad.o");
     EXPECT_FALSE(obj.has_value());
@@ -56,13 +65,13 @@ TEST(Malformed, NotElf) {
 }
 
 TEST(Malformed, Truncated) {
-    Bytes b = fixture("simple.o");
+    Bytes b = fixture_ok("simple.o");
     b.resize(40);
     EXPECT_EQ(error_of(b), "bad.o: section ELF header+0x0: truncated ELF header (40 of 64 bytes)");
-    b = fixture("simple.o");
+    b = fixture_ok("simple.o");
     b.resize(10);
     EXPECT_EQ(error_of(b), "bad.o: section ELF header+0x0: truncated ELF identification (10 bytes)");
-    b = fixture("simple.o");
+    b = fixture_ok("simple.o");
     b.resize(b.size() / 2);  // the section header table is at the end
     const auto eh = get<Elf64_Ehdr>(b, 0);
     EXPECT_EQ(error_of(b), fmt::format("bad.o: section ELF header+0x28: section header table ({} bytes at {:#x}) runs "
@@ -71,23 +80,23 @@ TEST(Malformed, Truncated) {
 }
 
 TEST(Malformed, WrongMachineClassEndianness) {
-    Bytes b = fixture("simple.o");
+    Bytes b = fixture_ok("simple.o");
     put<std::uint16_t>(b, 18, EM_X86_64);
     EXPECT_EQ(error_of(b), "bad.o: section ELF header+0x12: e_machine 62 is not EM_BPF (247): not a BPF object");
-    b = fixture("simple.o");
+    b = fixture_ok("simple.o");
     b[EI_CLASS] = ELFCLASS32;
     EXPECT_EQ(error_of(b), "bad.o: section ELF header+0x4: ELF class 1 is not ELFCLASS64 (BPF objects are 64-bit)");
-    b = fixture("simple.o");
+    b = fixture_ok("simple.o");
     b[EI_DATA] = ELFDATA2MSB;
     EXPECT_EQ(error_of(b), "bad.o: section ELF header+0x5: ELF data encoding 2 is not little-endian (big-endian "
                            "bpfeb objects are not supported)");
-    b = fixture("simple.o");
+    b = fixture_ok("simple.o");
     put<std::uint16_t>(b, 16, ET_EXEC);
     EXPECT_EQ(error_of(b), "bad.o: section ELF header+0x10: e_type 2 is not ET_REL: BPF objects are relocatable files");
 }
 
 TEST(Malformed, BadSectionHeaderOffset) {
-    Bytes b = fixture("simple.o");
+    Bytes b = fixture_ok("simple.o");
     const std::size_t sh = shdr_of(b, "socket");
     put<std::uint64_t>(b, sh + offsetof(Elf64_Shdr, sh_offset), 0xfffff0);
     EXPECT_EQ(error_of(b), fmt::format("bad.o: section socket+0x0: truncated section: 40 bytes at file offset "
@@ -95,7 +104,7 @@ TEST(Malformed, BadSectionHeaderOffset) {
 }
 
 TEST(Malformed, RelocationMissingSymbol) {
-    Bytes b = fixture("globals.o");
+    Bytes b = fixture_ok("globals.o");
     const auto rel = get<Elf64_Shdr>(b, shdr_of(b, ".relsocket"));
     auto r = get<Elf64_Rel>(b, rel.sh_offset);
     r.r_info = ELF64_R_INFO(999, ELF64_R_TYPE(r.r_info));
@@ -105,7 +114,7 @@ TEST(Malformed, RelocationMissingSymbol) {
 }
 
 TEST(Malformed, RelocationBadType) {
-    Bytes b = fixture("globals.o");
+    Bytes b = fixture_ok("globals.o");
     const auto rel = get<Elf64_Shdr>(b, shdr_of(b, ".relsocket"));
     auto r = get<Elf64_Rel>(b, rel.sh_offset + sizeof(Elf64_Rel));
     r.r_info = ELF64_R_INFO(ELF64_R_SYM(r.r_info), 2);
@@ -115,7 +124,7 @@ TEST(Malformed, RelocationBadType) {
 }
 
 TEST(Malformed, RelocationOutsideSection) {
-    Bytes b = fixture("subprog.o");
+    Bytes b = fixture_ok("subprog.o");
     const auto rel = get<Elf64_Shdr>(b, shdr_of(b, ".relsocket"));
     auto r = get<Elf64_Rel>(b, rel.sh_offset);
     r.r_offset = 0x1000;
@@ -129,7 +138,7 @@ TEST(Malformed, RelocationOutsideSection) {
 }
 
 TEST(Malformed, UnknownMapField) {
-    Bytes b = fixture("maps.o");
+    Bytes b = fixture_ok("maps.o");
     const auto btf = get<Elf64_Shdr>(b, shdr_of(b, ".BTF"));
     const std::string from = std::string("max_entries") + '\0';
     auto begin = b.begin() + static_cast<std::ptrdiff_t>(btf.sh_offset);
@@ -141,7 +150,7 @@ TEST(Malformed, UnknownMapField) {
 }
 
 TEST(Malformed, MapsWithoutBtf) {
-    Bytes b = fixture("maps.o");
+    Bytes b = fixture_ok("maps.o");
     const std::size_t sh = shdr_of(b, ".BTF");
     auto s = get<Elf64_Shdr>(b, sh);
     const auto eh = get<Elf64_Ehdr>(b, 0);

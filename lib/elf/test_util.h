@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -11,11 +10,8 @@
 
 namespace sockfilter::elf::testing {
 
-/// The path of fixture `name` ("simple.o") in tests/elf.
-inline std::string fixture_path(const std::string& name) {
-    const char* src = std::getenv("SF_SOURCE_DIR");
-    return std::string(src != nullptr ? src : ".") + "/tests/elf/" + name;
-}
+/// The path of fixture `name` ("simple.o") in tests/elf (SF_ELF_FIXTURES is set by CMake).
+inline std::string fixture_path(const std::string& name) { return std::string(SF_ELF_FIXTURES) + "/" + name; }
 
 /// The bytes of fixture `name`; empty if it cannot be read.
 inline std::vector<std::uint8_t> fixture(const std::string& name) {
