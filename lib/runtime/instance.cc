@@ -44,14 +44,6 @@ Result<std::unique_ptr<Instance>> Instance::create(std::span<const program::MapS
     for (std::size_t i = 0; i < maps.size(); ++i) {
         const program::MapSpec& spec = maps[i];
         Map& m = *inst->maps_[i];
-        if (!spec.initial_value.empty()) {
-            std::vector<std::uint8_t> value(m.user_value_size(), 0);
-            std::copy_n(spec.initial_value.begin(), std::min(value.size(), spec.initial_value.size()), value.begin());
-            const std::array<std::uint8_t, 4> key{};
-            if (const std::int64_t rc = m.update_user(key.data(), value.data(), kBpfAny); rc < 0) {
-                return fail(Errc::InvalidProgram, "map \"{}\": cannot write its initial value (error {})", spec.name, rc);
-            }
-        }
         for (const auto& [slot, target] : spec.initial_slots) {
             std::array<std::uint8_t, 4> key{};
             store_le<std::uint32_t>(key.data(), slot);
@@ -81,9 +73,6 @@ Result<std::unique_ptr<Instance>> Instance::create(std::span<const program::MapS
                             target, slot, rc);
             }
         }
-        if (spec.frozen) {
-            m.freeze();
-        }
     }
     return inst;
 }
@@ -102,6 +91,15 @@ std::uint64_t Instance::map_handle(std::size_t i) const { return reinterpret_cas
 std::int64_t Instance::map_index(std::uint64_t handle) const {
     for (std::size_t i = 0; i < maps_.size(); ++i) {
         if (map_handle(i) == handle) {
+            return static_cast<std::int64_t>(i);
+        }
+    }
+    return -1;
+}
+
+std::int64_t Instance::index_of(const Map* m) const {
+    for (std::size_t i = 0; i < maps_.size(); ++i) {
+        if (maps_[i].get() == m) {
             return static_cast<std::int64_t>(i);
         }
     }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The live state behind loaded programs: the maps of an object (created from their specs, global
-// data filled, .rodata frozen, prog arrays filled), the deterministic sources helpers read (virtual
+// The live state behind loaded programs: the maps of an object (created from their specs, prog
+// arrays and map-in-maps filled), the deterministic sources helpers read (virtual
 // clock, random numbers, CPU id) and the outputs helpers produce (trace_printk lines).
 #pragma once
 
@@ -21,6 +21,7 @@ struct InstanceOptions {
     std::uint32_t cpus = 1;        ///< simulated CPUs (per-CPU maps keep this many copies)
     std::uint64_t seed = 0;        ///< seeds bpf_get_prandom_u32 and hash-map seeds
     std::uint64_t cgroup_id = 1;   ///< the cgroup cgrp_storage helpers see
+    std::uint32_t socket_uid = 0;  ///< the owner uid bpf_get_socket_uid reports for a packet with a socket
 };
 
 /// One memory region a program may touch besides its stack and context: a map's value arena.
@@ -43,9 +44,9 @@ struct Output {
 /// Maps and helper state shared by every program of an object and every run.
 class Instance {
 public:
-    /// Creates the maps of `maps` (BPF_MAP_CREATE's checks; errors name the map), writes global
-    /// data, freezes `.rodata`, and fills prog arrays from their initial slots, resolving program
-    /// names against `programs`.
+    /// Creates the maps of `maps` (BPF_MAP_CREATE's checks; errors name the map; global data gets
+    /// its initial value and `.rodata` is frozen by the map itself), and fills prog arrays and
+    /// map-in-map slots from their initial slots, resolving names against `programs` and `maps`.
     [[nodiscard]] static Result<std::unique_ptr<Instance>> create(std::span<const program::MapSpec> maps,
                                                                   std::span<const std::string> programs,
                                                                   const InstanceOptions& options = {});
@@ -64,6 +65,8 @@ public:
     [[nodiscard]] Map* map_from_handle(std::uint64_t handle) const;
     /// The index of the map a handle names, or -1.
     [[nodiscard]] std::int64_t map_index(std::uint64_t handle) const;
+    /// The index of map `m` (an inner map a map-in-map lookup returned), or -1.
+    [[nodiscard]] std::int64_t index_of(const Map* m) const;
     /// The regions programs may touch: every map's value arena (read-only where frozen).
     [[nodiscard]] std::vector<MemRegion> regions() const;
 

@@ -3,6 +3,8 @@
 // by a small dataflow, LD_ABS/LD_IND rules, helper, kfunc and map references; spec §1.2, §2.1, §5.1).
 #include "runtime/load.h"
 
+#include "runtime/instance.h"
+
 #include <algorithm>
 #include <array>
 #include <map>
@@ -385,7 +387,12 @@ std::optional<std::string> check_helper(const Environment& env, std::int32_t id)
     if (id < 0 || id >= kHelperIdLimit) {
         return fmt::format("invalid func unknown#{}", id);
     }
-    return fmt::format("program of this type cannot use helper #{}", id);
+    if (env.helpers != nullptr) {
+        if (const auto why = env.helpers->unsupported(id)) {
+            return fmt::format("helper {}#{} is not available in userspace: {}", helper_name(id), id, *why);
+        }
+    }
+    return fmt::format("program of this type cannot use helper {}#{}", helper_name(id), id);
 }
 
 std::string_view pseudo_name(std::uint8_t src) {
@@ -414,7 +421,7 @@ Result<void> check_kfuncs(const program::Program& prog) {
 /// The kernel's pass over every instruction before it walks the program (resolve_pseudo_ldimm64):
 /// opcodes it does not know (`callx`, for a program type; raw mode runs it) and lddw references
 /// to maps and kernel symbols, which this environment cannot resolve.
-Result<void> check_references(const program::Program& prog, bool typed) {
+Result<void> check_references(const program::Program& prog, bool typed, const Instance* instance) {
     for (std::size_t pc = 0; pc < prog.size(); pc += isa::width(prog.op(pc))) {
         const Op op = prog.op(pc);
         const isa::Insn& in = prog.slots()[pc];
@@ -430,6 +437,23 @@ Result<void> check_references(const program::Program& prog, bool typed) {
                                           in.src, pseudo_name(in.src), in.imm));
         }
         const bool by_index = op == Op::LddwMapIdx || op == Op::LddwMapIdxValue;
+        if (by_index && instance != nullptr && in.imm >= 0 && static_cast<std::size_t>(in.imm) < instance->map_count()) {
+            if (op == Op::LddwMapIdxValue) {
+                const Map& m = instance->map(static_cast<std::size_t>(in.imm));
+                const auto off = static_cast<std::uint32_t>(prog.slots()[pc + 1].imm);
+                if (m.type() != program::MapType::Array || m.max_entries() != 1) {
+                    return reject(pc, fmt::format("direct value access on {} map \"{}\" is not supported (only "
+                                                  "single-element arrays)",
+                                                  program::map_type_name(m.type()),
+                                                  instance->map_name(static_cast<std::size_t>(in.imm))));
+                }
+                if (off >= m.value_size()) {
+                    return reject(pc, fmt::format("invalid access to map value pointer, value_size={} off={}",
+                                                  m.value_size(), off));
+                }
+            }
+            continue;
+        }
         return reject(pc, fmt::format("ld_imm64 with src={} ({}, map {} {}) refers to a map, but the program has no "
                                       "maps to resolve it against",
                                       in.src, pseudo_name(in.src), by_index ? "index" : "fd", in.imm));
@@ -601,7 +625,7 @@ private:
 
 }  // namespace
 
-Environment socket_filter_env() { return Environment{&socket_filter(), &socket_filter_helpers()}; }
+Environment socket_filter_env() { return Environment{&socket_filter(), &socket_filter_helpers(Privilege::Root)}; }
 
 Environment raw_env() { return Environment{nullptr, &conformance_helpers()}; }
 
@@ -610,7 +634,7 @@ Result<LoadedProgram> load(const program::Program& prog, Environment env) {
         return tl::unexpected(std::move(r.error()));
     }
     if (env.type == nullptr) {
-        if (auto r = check_references(prog, false); !r) {
+        if (auto r = check_references(prog, false, env.instance); !r) {
             return tl::unexpected(std::move(r.error()));
         }
         for (std::size_t pc = 0; pc < prog.size(); pc += isa::width(prog.op(pc))) {
@@ -625,7 +649,7 @@ Result<LoadedProgram> load(const program::Program& prog, Environment env) {
     if (auto r = check_subprog_rules(prog); !r) {
         return tl::unexpected(std::move(r.error()));
     }
-    if (auto r = check_references(prog, true); !r) {
+    if (auto r = check_references(prog, true, env.instance); !r) {
         return tl::unexpected(std::move(r.error()));
     }
     if (auto r = Analysis(prog, env).run(); !r) {

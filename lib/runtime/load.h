@@ -8,12 +8,17 @@
 #include "runtime/prog_type.h"
 
 namespace sockfilter::runtime {
+class Instance;
+}
+
+namespace sockfilter::runtime {
 
 /// Where a program runs: a program type with its context (socket filter), or raw mode (the
 /// bpf_conformance ABI: r1 = memory, r2 = its length, no context).
 struct Environment {
     const ProgType* type = nullptr;          ///< null for raw mode
     const HelperRegistry* helpers = nullptr;  ///< helpers callable by id
+    Instance* instance = nullptr;            ///< the maps `lddw` map references resolve against; null: none
 };
 
 /// The socket-filter environment: socket_filter() with socket_filter_helpers().

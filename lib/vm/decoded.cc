@@ -2,6 +2,8 @@
 // Pre-decoding a Program into the form the engines dispatch on.
 #include "vm/decoded.h"
 
+#include "runtime/instance.h"
+
 #include "program/program.h"
 #include "support/assert.h"
 
@@ -61,6 +63,19 @@ DecodedProgram predecode(const runtime::LoadedProgram& prog) {
             d.ext = helper_index(out, prog.env.helpers, s.imm);
         } else if (op == isa::Op::LddwFunc) {
             const std::uint64_t v = kFuncPtrBase + target_of(pc, s.imm, n);
+            d.imm = static_cast<std::int32_t>(static_cast<std::uint32_t>(v));
+            d.ext = static_cast<std::uint32_t>(v >> 32);
+        } else if ((op == isa::Op::LddwMapIdx || op == isa::Op::LddwMapIdxValue) && prog.env.instance != nullptr) {
+            // Resolved once: the map's handle, or the address of its single value plus the offset
+            // (runtime::load checked both), loaded like any 64-bit immediate.
+            const auto idx = static_cast<std::size_t>(s.imm);
+            std::uint64_t v = prog.env.instance->map_handle(idx);
+            if (op == isa::Op::LddwMapIdxValue) {
+                const std::uint8_t key[4] = {};
+                v = reinterpret_cast<std::uintptr_t>(prog.env.instance->map(idx).lookup(key)) +
+                    static_cast<std::uint32_t>(slots[pc + 1].imm);
+            }
+            d.op = isa::Op::Lddw;
             d.imm = static_cast<std::int32_t>(static_cast<std::uint32_t>(v));
             d.ext = static_cast<std::uint32_t>(v >> 32);
         } else if (f == isa::Format::Lddw) {

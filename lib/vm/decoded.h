@@ -54,6 +54,8 @@ inline constexpr std::uint64_t kClobberValue = 0;
 ///  - CallHelper: an index into DecodedProgram::helpers;
 ///  - Lddw and LddwFunc: the upper 32 bits of the 64-bit immediate (`imm` holds the lower 32; for
 ///    LddwFunc the immediate is already the function-pointer value, see kFuncPtrBase);
+///  - LddwMapIdx / LddwMapIdxValue with an Instance: decoded as `Lddw` of the map's handle, or of
+///    the address of its single value plus the offset (runtime::Instance::map_handle);
 ///  - everything else: 0.
 /// The second slot of an lddw is never executed (Program forbids jumping into it); it is decoded
 /// as a copy of the first.

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/instance.h"
 #include "runtime/packet.h"
 #include "runtime/prog_type.h"
 #include "support/assert.h"
@@ -121,16 +122,42 @@ struct Interpreter::Regions {
     u64 mem_len = 0;
     u64 win_lo = 0;
     u64 win_len = 0;    ///< 0 in raw mode: nothing is intercepted
+    std::span<const runtime::MemRegion> maps;  ///< map value arenas, sorted by address
 
-    /// Whether [addr, addr + size) lies inside the active stack frames or the raw memory. The
-    /// stack is tested first: it is where most accesses go.
-    [[nodiscard]] bool contains(u64 addr, u32 size) const {
-        if (addr - stack_lo <= stack_len - size) {  // stack_len >= kFrameSize >= size
+    /// Whether [addr, addr + size) lies inside the active stack frames, the raw memory or (for a
+    /// read, or a write to a writable map) one map's values. The stack is tested first: it is
+    /// where most accesses go.
+    [[nodiscard]] bool contains(u64 addr, u64 size, bool write) const {
+        if (size <= stack_len && addr - stack_lo <= stack_len - size) {
             return true;
         }
         const u64 m = addr - mem_lo;
-        return m < mem_len && mem_len - m >= size;
+        if (m < mem_len && mem_len - m >= size) {
+            return true;
+        }
+        const runtime::MemRegion* r = map_region(addr);
+        return r != nullptr && r->len - (addr - r->lo) >= size && (!write || r->writable);
     }
+    /// The map region containing `addr`, if any.
+    [[nodiscard]] const runtime::MemRegion* map_region(u64 addr) const {
+        for (const runtime::MemRegion& r : maps) {
+            if (addr - r.lo < r.len) {
+                return &r;
+            }
+        }
+        return nullptr;
+    }
+};
+
+/// Answers helpers' pointer checks for the run in progress.
+class Interpreter::MemoryView final : public runtime::MemoryCheck {
+public:
+    explicit MemoryView(const Regions& rg) : rg_(rg) {}
+    [[nodiscard]] bool readable(u64 addr, u64 len) const override { return len == 0 || rg_.contains(addr, len, false); }
+    [[nodiscard]] bool writable(u64 addr, u64 len) const override { return len == 0 || rg_.contains(addr, len, true); }
+
+private:
+    const Regions& rg_;
 };
 
 /// What a bpf-to-bpf call saves. Left uninitialized per run: enter() writes a frame before
@@ -142,6 +169,9 @@ struct Interpreter::Frame {
 
 Interpreter::Interpreter(const runtime::LoadedProgram& prog, Options options)
     : code_(predecode(prog)), env_(prog.env), options_(options) {
+    if (env_.instance != nullptr) {
+        map_regions_ = env_.instance->regions();
+    }
     // Only r10 points into the stack at entry, and no helper returns a stack pointer: a program
     // that never names r10 cannot read or write its stack, so a checked run need not zero it.
     uses_stack_ = std::any_of(code_.insns.begin(), code_.insns.end(),
@@ -158,6 +188,7 @@ ExecResult Interpreter::run(RunInput& input) {
     u64 r[11];
     [&r]<std::size_t... I>(std::index_sequence<I...>) { ((r[I] = 0), ...); }(std::make_index_sequence<11>{});
     Regions rg;
+    rg.maps = map_regions_;
     rg.stack_lo = addr_of(stack_.data());
     rg.stack_len = kFrameSize;
     if (env_.type != nullptr) {
@@ -174,14 +205,24 @@ ExecResult Interpreter::run(RunInput& input) {
     }
     call_env_.skb = skb_;
     call_env_.ctx_addr = r[1];
+    call_env_.instance = env_.instance;
+    call_env_.tail_calls = input.tail_calls;
+    call_env_.tail_call_target = -1;
+    const MemoryView view(rg);
+    call_env_.memory = &view;
     r[10] = rg.stack_lo + kFrameSize;
     if (options_.checked && uses_stack_) {
         std::memset(stack_.data(), 0, kFrameSize);
     }
+    ExecResult result;
     if (trace_ != nullptr) {
-        return options_.checked ? execute<true, true>(r, rg) : execute<false, true>(r, rg);
+        result = options_.checked ? execute<true, true>(r, rg) : execute<false, true>(r, rg);
+    } else {
+        result = options_.checked ? execute<true, false>(r, rg) : execute<false, false>(r, rg);
     }
-    return options_.checked ? execute<true, false>(r, rg) : execute<false, false>(r, rg);
+    call_env_.memory = nullptr;
+    input.tail_calls = call_env_.tail_calls;
+    return result;
 }
 
 ExecResult Interpreter::fail(ExecStatus status, std::uint32_t pc, std::uint64_t r0, std::string message) {
@@ -192,6 +233,9 @@ ExecResult Interpreter::fail(ExecStatus status, std::uint32_t pc, std::uint64_t 
 ExecResult Interpreter::helper_stopped(const HelperEntry& h, std::uint32_t pc, std::uint64_t r0) {
     if (!call_env_.fault.empty()) {
         return fail(ExecStatus::HelperFault, pc, r0, fmt::format("helper {} ({}): {}", h.id, h.name, call_env_.fault));
+    }
+    if (call_env_.tail_call_target >= 0) {
+        return ExecResult{static_cast<u64>(call_env_.tail_call_target), ExecStatus::TailCall, pc};
     }
     return ExecResult{call_env_.stop_value, ExecStatus::Ok, pc};
 }
@@ -205,7 +249,12 @@ bool Interpreter::is_function_entry(std::uint64_t value) const {
 }
 
 bool Interpreter::region_fault(std::uint32_t pc, Access kind, std::uint8_t base, std::int16_t off, std::uint64_t addr,
-                               std::uint32_t size) {
+                               std::uint32_t size, const Regions& rg) {
+    if (kind != Access::Read && rg.contains(addr, size, false)) {
+        fault_ = fmt::format("pc {}: {} of {} bytes at r{}{:+} ({:#x}) into read-only map memory", pc,
+                             access_name(true, kind == Access::Atomic), size, base, off, addr);
+        return false;
+    }
     fault_ = fmt::format("pc {}: {} of {} bytes at r{}{:+} ({:#x}) is outside every region the program was given", pc,
                          access_name(kind == Access::Write, kind == Access::Atomic), size, base, off, addr);
     return false;
@@ -283,8 +332,8 @@ inline bool Interpreter::load(const DecodedInsn& in, std::uint64_t* r, const Reg
         return window_load(in, r, addr, sizeof(T), kSigned, pc);
     }
     if constexpr (kChecked) {
-        if (!rg.contains(addr, sizeof(T))) [[unlikely]] {
-            return region_fault(pc, Access::Read, in.src, in.off, addr, sizeof(T));
+        if (!rg.contains(addr, sizeof(T), false)) [[unlikely]] {
+            return region_fault(pc, Access::Read, in.src, in.off, addr, sizeof(T), rg);
         }
     }
     T v;
@@ -305,8 +354,8 @@ inline bool Interpreter::store(const DecodedInsn& in, std::uint64_t* r, std::uin
         return window_store(in, addr, sizeof(T), value, imm, pc);
     }
     if constexpr (kChecked) {
-        if (!rg.contains(addr, sizeof(T))) [[unlikely]] {
-            return region_fault(pc, Access::Write, in.dst, in.off, addr, sizeof(T));
+        if (!rg.contains(addr, sizeof(T), true)) [[unlikely]] {
+            return region_fault(pc, Access::Write, in.dst, in.off, addr, sizeof(T), rg);
         }
     }
     const auto v = static_cast<T>(value);
@@ -321,8 +370,8 @@ inline bool Interpreter::atomic(const DecodedInsn& in, std::uint64_t* r, const R
         return window_atomic(in, addr, pc);
     }
     if constexpr (kChecked) {
-        if (!rg.contains(addr, sizeof(T))) [[unlikely]] {
-            return region_fault(pc, Access::Atomic, in.dst, in.off, addr, sizeof(T));
+        if (!rg.contains(addr, sizeof(T), true)) [[unlikely]] {
+            return region_fault(pc, Access::Atomic, in.dst, in.off, addr, sizeof(T), rg);
         }
     }
     void* p = reinterpret_cast<void*>(static_cast<std::uintptr_t>(addr));
@@ -641,7 +690,7 @@ ExecResult Interpreter::execute(std::uint64_t* r, Regions& rg) {
             case Op::Lddw: case Op::LddwFunc: d = in.imm64(); next = pc + 2; break;
             case Op::LddwMapFd: case Op::LddwMapValue: case Op::LddwMapIdx: case Op::LddwMapIdxValue:
                 return fail(ExecStatus::BadCall, pc, r[0],
-                            fmt::format("lddw with src={} ({}) needs maps, which are not supported yet", in.src,
+                            fmt::format("lddw with src={} ({}) names a map this run was not given", in.src,
                                         pseudo_name(in.op)));
             case Op::LddwBtfId:
                 return fail(ExecStatus::BadCall, pc, r[0],

@@ -6,8 +6,10 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/helpers.h"
+#include "runtime/instance.h"
 #include "runtime/load.h"
 #include "vm/decoded.h"
 #include "vm/vm.h"
@@ -62,6 +64,7 @@ public:
 
 private:
     struct Regions;
+    class MemoryView;
     struct Frame;
     enum class Access : std::uint8_t { Read, Write, Atomic };
     enum class PacketLoad : std::uint8_t { Loaded, OutOfRange, NoPacket };
@@ -83,7 +86,7 @@ private:
                       std::uint32_t pc);
     bool window_atomic(const DecodedInsn& in, std::uint64_t addr, std::uint32_t pc);
     bool region_fault(std::uint32_t pc, Access kind, std::uint8_t base, std::int16_t off, std::uint64_t addr,
-                      std::uint32_t size);
+                      std::uint32_t size, const Regions& rg);
     template <class T, bool kInd>
     PacketLoad load_packet(const DecodedInsn& in, std::uint64_t* r, std::uint32_t pc);
     PacketLoad no_packet(std::uint32_t pc);
@@ -101,6 +104,7 @@ private:
     // Per-run state.
     runtime::Skb* skb_ = nullptr;
     runtime::CallEnv call_env_;
+    std::vector<runtime::MemRegion> map_regions_;  // the instance's map arenas, fixed at construction
     alignas(16) std::array<std::uint8_t, kFrameSize * kMaxFrames> stack_{};
     alignas(16) std::array<std::uint8_t, kCtxWindow + kSockWindow> window_{};
 };

@@ -179,7 +179,7 @@ TEST(Lddw, MapPseudoSourcesFaultWithTheirName) {
     const Outcome o = run_raw(c);
     EXPECT_EQ(o.result.status, ExecStatus::BadCall);
     EXPECT_EQ(o.result.pc, 0u);
-    EXPECT_EQ(o.message, "pc 0: lddw with src=1 (BPF_PSEUDO_MAP_FD) needs maps, which are not supported yet");
+    EXPECT_EQ(o.message, "pc 0: lddw with src=1 (BPF_PSEUDO_MAP_FD) names a map this run was not given");
     Code b;
     b.lddw(1, 3, Op::LddwBtfId) << I(Op::Mov64Imm) << I(Op::Exit);
     EXPECT_EQ(run_raw(b).message, "pc 0: lddw with src=3 (BPF_PSEUDO_BTF_ID) needs kernel BTF, which is not available");

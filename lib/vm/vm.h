@@ -20,6 +20,7 @@ enum class ExecStatus : std::uint8_t {
     CallDepth,       ///< more than 8 nested bpf-to-bpf call frames
     BadCall,         ///< a call to a helper or function that does not exist at run time
     HelperFault,     ///< a helper could not complete (its message says why)
+    TailCall,        ///< bpf_tail_call succeeded: r0 is the index of the program to run next
 };
 
 /// The result of one run (HOUSE_STYLE §3: no Result in the hot loop).
@@ -39,6 +40,7 @@ struct Options {
 struct RunInput {
     runtime::Skb* skb = nullptr;       ///< socket filter: r1 = the context of this packet
     std::span<std::uint8_t> mem;       ///< raw mode: r1 = mem.data(), r2 = mem.size()
+    std::uint32_t tail_calls = 0;      ///< tail calls already made in this run (carried across programs)
 };
 
 /// One register change for --trace.
