@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "runtime/helpers/catalog.h"
 #include "runtime/skb.h"
 
 namespace sockfilter::runtime {
@@ -78,16 +80,27 @@ public:
     }
     [[nodiscard]] const std::map<std::int32_t, HelperDef>& all() const { return by_id_; }
 
+    /// Marks a helper the kernel would let the program call but that has no implementation here;
+    /// load() refuses it with `reason` instead of the kernel's "cannot use helper" message.
+    void add_unsupported(std::int32_t id, std::string_view reason) { unsupported_[id] = reason; }
+    /// Why a helper the kernel allows is refused here, or nullopt.
+    [[nodiscard]] std::optional<std::string_view> unsupported(std::int32_t id) const {
+        auto it = unsupported_.find(id);
+        return it == unsupported_.end() ? std::nullopt : std::optional<std::string_view>(it->second);
+    }
+
 private:
     std::map<std::int32_t, HelperDef> by_id_;
+    std::map<std::int32_t, std::string_view> unsupported_;
 };
 
 /// The bpf_conformance ABI for raw mode: helper 5 ends the program with r1 as its result when
 /// r1 is 0 ("unwind"), and otherwise returns r1.
 [[nodiscard]] const HelperRegistry& conformance_helpers();
 
-/// The helpers socket filters get in userspace. The helpers themselves arrive with the "whole
-/// program type" issue; until then the registry is empty and a call is refused at load.
-[[nodiscard]] const HelperRegistry& socket_filter_helpers();
+/// The helpers a socket filter loaded with `privilege` may call, exactly as the 6.18 kernel
+/// resolves them (helper_allowed): the implemented ones, and the rest of the allowed ones marked
+/// unsupported with the reason (docs/SEMANTICS.md "Helpers"). Ids the kernel refuses are absent.
+[[nodiscard]] const HelperRegistry& socket_filter_helpers(Privilege privilege = Privilege::Root);
 
 }  // namespace sockfilter::runtime

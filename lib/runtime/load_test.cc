@@ -203,8 +203,8 @@ TEST(LoadHelpers, Ids) {
     EXPECT_EQ(outcome({call(9999), exit_insn()}), "pc 0: invalid func unknown#9999");
     EXPECT_EQ(outcome({call(212), exit_insn()}), "pc 0: invalid func unknown#212");
     EXPECT_EQ(outcome({call(-1), exit_insn()}), "pc 0: invalid func unknown#-1");
-    EXPECT_EQ(outcome({call(9), exit_insn()}), "pc 0: program of this type cannot use helper #9");
-    EXPECT_EQ(outcome({call(0), exit_insn()}), "pc 0: program of this type cannot use helper #0");
+    EXPECT_EQ(outcome({call(9), exit_insn()}), "pc 0: program of this type cannot use helper bpf_skb_store_bytes#9");
+    EXPECT_EQ(outcome({call(0), exit_insn()}), "pc 0: program of this type cannot use helper bpf_unspec#0");
     EXPECT_EQ(outcome({call(5), exit_insn()}, with_helper()), "ok");
     EXPECT_EQ(outcome({call_local(1), exit_insn(), call(12), exit_insn()}),
               "pc 2: tail_call is not allowed in subprogs without BTF");
@@ -212,7 +212,7 @@ TEST(LoadHelpers, Ids) {
 
 TEST(LoadHelpers, RawMode) {
     EXPECT_EQ(outcome({mov_imm(1, 1), call(5), exit_insn()}, raw_env()), "ok");
-    EXPECT_EQ(outcome({call(6), exit_insn()}, raw_env()), "pc 0: program of this type cannot use helper #6");
+    EXPECT_EQ(outcome({call(6), exit_insn()}, raw_env()), "pc 0: program of this type cannot use helper bpf_trace_printk#6");
     EXPECT_EQ(outcome({call(300), exit_insn()}, raw_env()), "pc 0: invalid func unknown#300");
     // Raw mode makes no context checks.
     EXPECT_EQ(outcome({ldxw(0, 1, 76), exit_insn()}, raw_env()), "ok");
