@@ -45,8 +45,19 @@ Result<ProgramFormat> parse_program_format(const std::string& text) {
     return fail(Errc::InvalidArgument, "unknown program format '{}' (expected auto, asm, raw or elf)", text);
 }
 
-Result<program::Program> read_program(const std::string& path, ProgramFormat format,
-                                      const std::string& program_name) {
+namespace {
+
+/// An object holding one program built from text or bytes.
+ProgramInput single(program::Program prog, const std::string& path) {
+    ProgramInput in;
+    in.object.path = path;
+    in.object.programs.push_back(program::ObjectProgram{std::move(prog), {}, {}});
+    return in;
+}
+
+}  // namespace
+
+Result<ProgramInput> read_program(const std::string& path, ProgramFormat format, const std::string& program_name) {
     auto bytes = read_file(path);
     if (!bytes) {
         return tl::unexpected(std::move(bytes.error()));
@@ -60,9 +71,10 @@ Result<program::Program> read_program(const std::string& path, ProgramFormat for
             format = ProgramFormat::Raw;
         }
     }
+    const std::string shown = path == "-" ? "<stdin>" : path;
     switch (format) {
         case ProgramFormat::Elf: {
-            auto obj = elf::read_object(*bytes, path == "-" ? "<stdin>" : path);
+            auto obj = elf::read_object(*bytes, shown);
             if (!obj) {
                 return tl::unexpected(std::move(obj.error()));
             }
@@ -70,18 +82,25 @@ Result<program::Program> read_program(const std::string& path, ProgramFormat for
             if (!chosen) {
                 return tl::unexpected(std::move(chosen.error()));
             }
-            return (*chosen)->program;
+            ProgramInput in;
+            in.index = static_cast<std::size_t>(*chosen - obj->programs.data());
+            in.object = std::move(*obj);
+            return in;
         }
         case ProgramFormat::Asm: {
             std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
-            return assembler::assemble(text, path == "-" ? "<stdin>" : path);
+            auto p = assembler::assemble(text, shown);
+            if (!p) {
+                return tl::unexpected(std::move(p.error()));
+            }
+            return single(std::move(*p), path);
         }
         case ProgramFormat::Raw: {
             auto p = program::Program::from_bytes(stem(path), *bytes);
             if (!p) {
                 return tl::unexpected(std::move(p.error()).with_context(path));
             }
-            return p;
+            return single(std::move(*p), path);
         }
         case ProgramFormat::Auto: break;
     }

@@ -13,10 +13,13 @@
 #include "asm/assembler.h"
 #include "pcap/reader.h"
 #include "pcap/writer.h"
+#include "runtime/instance.h"
 #include "runtime/load.h"
+#include "runtime/maps/ringbuf.h"
 #include "runtime/packet.h"
 #include "support/bytes.h"
 #include "tools/commands.h"
+#include "tools/maps_output.h"
 #include "tools/program_input.h"
 #include "vm/interpreter.h"
 
@@ -32,8 +35,12 @@ struct RunArgs {
     std::string socket = "packet";
     std::string ctx;
     std::string format = "auto";
+    std::string program_name;
     bool json = false;
     bool trace = false;
+    bool maps = false;
+    std::uint64_t seed = 0;
+    std::uint32_t cpus = 1;
     std::uint64_t budget = vm::Options{}.budget;
 };
 
@@ -58,12 +65,14 @@ void print_error(const Error& e) { fmt::print(stderr, "sockfilter run: {}\n", e.
 /// Prints each executed instruction with the registers it changed.
 class TracePrinter final : public vm::TraceSink {
 public:
-    TracePrinter(const program::Program& prog, bool json) : prog_(prog), json_(json) {}
+    TracePrinter(const program::Program& prog, bool json) : prog_(&prog), json_(json) {}
     void set_packet(std::uint64_t index) { index_ = index; }
+    /// The program the next steps belong to (it changes on a tail call).
+    void set_program(const program::Program& prog) { prog_ = &prog; }
 
     void step(const vm::TraceStep& s) override {
         const std::string text =
-            assembler::format_insn(prog_.slots(), s.pc, prog_.op(s.pc), assembler::Syntax::Kernel);
+            assembler::format_insn(prog_->slots(), s.pc, prog_->op(s.pc), assembler::Syntax::Kernel);
         if (json_) {
             nlohmann::ordered_json changed = nlohmann::ordered_json::object();
             for (int r = 0; r <= 10; ++r) {
@@ -86,7 +95,7 @@ public:
     }
 
 private:
-    const program::Program& prog_;
+    const program::Program* prog_;
     bool json_;
     std::uint64_t index_ = 0;
 };
@@ -101,16 +110,103 @@ std::size_t kept_in_frame(const pcap::Frame& frame, const runtime::Skb& skb, std
     return std::min(frame.bytes.size(), prefix + kept);
 }
 
+/// The object's programs loaded against one instance, one interpreter each (tail calls switch).
+struct Engines {
+    const program::Object* object = nullptr;
+    std::unique_ptr<runtime::Instance> instance;
+    std::vector<runtime::LoadedProgram> loaded;
+    std::vector<std::unique_ptr<vm::Interpreter>> interps;
+};
+
+Result<Engines> make_engines(const ProgramInput& input, const RunArgs& args) {
+    Engines e;
+    e.object = &input.object;
+    std::vector<std::string> names;
+    for (const auto& p : input.object.programs) {
+        names.push_back(p.program.name());
+    }
+    runtime::InstanceOptions io;
+    io.cpus = args.cpus;
+    io.seed = args.seed;
+    auto inst = runtime::Instance::create(input.object.maps, names, io);
+    if (!inst) {
+        return tl::unexpected(std::move(inst.error()));
+    }
+    e.instance = std::move(*inst);
+    runtime::Environment env = runtime::socket_filter_env();
+    env.instance = e.instance.get();
+    vm::Options options;
+    options.budget = args.budget;
+    e.loaded.reserve(input.object.programs.size());
+    for (const auto& p : input.object.programs) {
+        auto loaded = runtime::load(p.program, env);
+        if (!loaded) {
+            return tl::unexpected(std::move(loaded.error()).with_context(p.program.name()));
+        }
+        e.loaded.push_back(*loaded);
+        e.interps.push_back(std::make_unique<vm::Interpreter>(e.loaded.back(), options));
+    }
+    return e;
+}
+
 struct Runner {
     const RunArgs& args;
-    const program::Program& prog;
+    Engines& engines;
+    std::size_t entry;
     runtime::SocketKind kind;
-    runtime::CtxOverrides overrides;
-    vm::Interpreter& interp;
     TracePrinter* tracer;
     pcap::Writer* writer;
     Totals totals;
-    int linktype = 1;
+
+    /// Runs the entry program on `skb`, following tail calls; the interpreter that finished.
+    std::pair<vm::ExecResult, const vm::Interpreter*> execute(runtime::Skb& skb) {
+        vm::RunInput in;
+        in.skb = &skb;
+        std::size_t cur = entry;
+        for (;;) {
+            vm::Interpreter& interp = *engines.interps[cur];
+            if (tracer != nullptr) {
+                tracer->set_program(engines.object->programs[cur].program);
+            }
+            const vm::ExecResult r = interp.run(in);
+            if (r.status != vm::ExecStatus::TailCall) {
+                return {r, &interp};
+            }
+            cur = static_cast<std::size_t>(r.r0);
+        }
+    }
+
+    /// Prints what helpers produced during the last packet (trace_printk lines, ring-buffer and
+    /// perf-event records, in order), and consumes the ring buffers as a reader would, so that a
+    /// long capture does not fill them.
+    void outputs() {
+        for (std::size_t m = 0; m < engines.instance->map_count(); ++m) {
+            if (auto* rb = runtime::map_as<runtime::RingbufMap>(engines.instance->map(m))) {
+                while (rb->consume()) {
+                }
+            }
+        }
+        for (const runtime::Output& o : engines.instance->take_outputs()) {
+            const char* kind = o.kind == runtime::Output::Kind::TracePrintk ? "trace_printk"
+                               : o.kind == runtime::Output::Kind::Ringbuf  ? "ringbuf"
+                                                                            : "perf_event";
+            if (args.json) {
+                nlohmann::ordered_json j;
+                j["output"] = {{"index", o.packet}, {"kind", kind}};
+                if (o.kind == runtime::Output::Kind::TracePrintk) {
+                    j["output"]["text"] = o.text;
+                } else {
+                    j["output"]["map"] = engines.instance->map_name(o.map);
+                    j["output"]["data"] = to_hex(o.bytes);
+                }
+                fmt::print("{}\n", j.dump());
+            } else if (o.kind == runtime::Output::Kind::TracePrintk) {
+                fmt::print("    trace_printk: {}\n", o.text);
+            } else {
+                fmt::print("    {} {}: {}\n", kind, engines.instance->map_name(o.map), to_hex(o.bytes, " "));
+            }
+        }
+    }
 
     /// One packet; returns an error only for output failures.
     Result<void> packet(std::uint64_t index, const pcap::Frame& frame, Result<runtime::Skb> skb) {
@@ -137,18 +233,20 @@ struct Runner {
         if (tracer != nullptr) {
             tracer->set_packet(index);
         }
-        vm::RunInput in;
-        in.skb = &*skb;
-        const vm::ExecResult r = interp.run(in);
+        engines.instance->set_packet(index);
+        engines.instance->set_now_ns(static_cast<std::uint64_t>(frame.ts_sec) * 1'000'000'000U +
+                                     static_cast<std::uint64_t>(frame.ts_nsec));
+        const auto [r, interp] = execute(*skb);
+        outputs();
         if (r.status != vm::ExecStatus::Ok) {
             ++totals.faulted;
             if (args.json) {
                 j["ret"] = nullptr;
                 j["kept"] = 0;
-                j["error"] = interp.fault_message();
+                j["error"] = interp->fault_message();
                 fmt::print("{}\n", j.dump());
             } else {
-                fmt::print("#{} {} {} bytes: fault: {}\n", index, time, frame.orig_len, interp.fault_message());
+                fmt::print("#{} {} {} bytes: fault: {}\n", index, time, frame.orig_len, interp->fault_message());
             }
             return {};
         }
@@ -208,25 +306,35 @@ int run_main(const RunArgs& args) {
         fmt::print(stderr, "sockfilter run: give exactly one of -r FILE or --packet HEX\n");
         return kExitUsage;
     }
-    auto prog = read_program(args.program, *format);
-    if (!prog) {
-        print_error(prog.error());
+    if (args.cpus == 0 || args.cpus > 1024) {
+        fmt::print(stderr, "sockfilter run: --cpus must be 1 to 1024\n");
+        return kExitUsage;
+    }
+    auto input = read_program(args.program, *format, args.program_name);
+    if (!input) {
+        print_error(input.error());
         return kExitInput;
     }
-    auto loaded = runtime::load(*prog, runtime::socket_filter_env());
-    if (!loaded) {
-        print_error(std::move(loaded.error()).with_context(args.program));
+    auto engines = make_engines(*input, args);
+    if (!engines) {
+        print_error(std::move(engines.error()).with_context(args.program));
         return kExitInput;
     }
-    vm::Options options;
-    options.budget = args.budget;
-    vm::Interpreter interp(*loaded, options);
     std::unique_ptr<TracePrinter> tracer;
     if (args.trace) {
-        tracer = std::make_unique<TracePrinter>(*prog, args.json);
-        interp.set_trace(tracer.get());
+        tracer = std::make_unique<TracePrinter>(input->program(), args.json);
+        for (auto& interp : engines->interps) {
+            interp->set_trace(tracer.get());
+        }
     }
-    Runner runner{args, *prog, *kind, *overrides, interp, tracer.get(), nullptr, {}, 1};
+    Runner runner{args, *engines, input->index, *kind, tracer.get(), nullptr, {}};
+    auto finish = [&]() {
+        runner.summary();
+        if (args.maps) {
+            print_maps(*engines->instance, args.json);
+        }
+        return runner.totals.faulted == 0 ? kExitOk : kExitFailure;
+    };
 
     if (!args.packet_hex.empty()) {
         auto bytes = parse_hex(args.packet_hex);
@@ -247,8 +355,7 @@ int run_main(const RunArgs& args) {
             print_error(done.error());
             return kExitInput;
         }
-        runner.summary();
-        return runner.totals.faulted == 0 ? kExitOk : kExitFailure;
+        return finish();
     }
 
     auto reader = pcap::Reader::open(args.read);
@@ -256,7 +363,6 @@ int run_main(const RunArgs& args) {
         print_error(reader.error());
         return kExitInput;
     }
-    runner.linktype = reader->linktype();
     std::optional<pcap::Writer> writer;
     if (!args.write.empty()) {
         auto w = pcap::Writer::create(args.write, reader->linktype(), reader->snaplen());
@@ -290,8 +396,7 @@ int run_main(const RunArgs& args) {
             return kExitInput;
         }
     }
-    runner.summary();
-    return runner.totals.faulted == 0 ? kExitOk : kExitFailure;
+    return finish();
 }
 
 }  // namespace
@@ -299,7 +404,8 @@ int run_main(const RunArgs& args) {
 void add_run_command(CLI::App& app, int& exit_code) {
     auto args = std::make_shared<RunArgs>();
     auto* cmd = app.add_subcommand("run", "Run a socket filter on every packet of a capture");
-    cmd->add_option("PROG", args->program, "Program: eBPF assembly (either syntax) or raw instruction bytes")
+    cmd->add_option("PROG", args->program,
+                    "Program: a BPF ELF object, eBPF assembly (either syntax) or raw instruction bytes")
         ->required();
     auto* read = cmd->add_option("-r,--read", args->read, "Capture to read (pcap or pcapng)");
     cmd->add_option("--packet", args->packet_hex, "One Ethernet frame as hex, instead of -r")->excludes(read);
@@ -309,6 +415,11 @@ void add_run_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     cmd->add_option("--ctx", args->ctx, "Metadata a capture does not carry: mark=1,ifindex=3,cb0=7,...");
     cmd->add_option("--format", args->format, "Program format: auto, asm, raw, elf")->capture_default_str();
+    cmd->add_option("--program", args->program_name, "Program of an ELF object to run (its function name)");
+    cmd->add_flag("--maps", args->maps, "Print every map's contents after the run");
+    cmd->add_option("--seed", args->seed, "Seed of bpf_get_prandom_u32 and hash maps")->capture_default_str();
+    cmd->add_option("--cpus", args->cpus, "Simulated CPUs (per-CPU maps keep this many values)")
+        ->capture_default_str();
     cmd->add_option("--budget", args->budget, "Instructions one run may execute")->capture_default_str();
     cmd->add_flag("--json", args->json, "JSON Lines: one object per packet, then a summary object");
     cmd->add_flag("--trace", args->trace, "Print every executed instruction and the registers it changed");
