@@ -11,6 +11,10 @@ namespace sockfilter::runtime::helpers {
 
 namespace {
 
+/// What a zero-length argument points to: never dereferenced, but not null, so that null keeps
+/// meaning "the check failed" (a program may pass NULL with size 0).
+std::uint8_t empty_argument = 0;
+
 bool no_memory_check(CallEnv& env, std::string_view helper) {
     if (env.memory != nullptr) {
         return false;
@@ -24,7 +28,7 @@ bool no_memory_check(CallEnv& env, std::string_view helper) {
 const std::uint8_t* readable(CallEnv& env, std::string_view helper, int reg, std::string_view what,
                              std::uint64_t addr, std::uint64_t len) {
     if (len == 0) {
-        return reinterpret_cast<const std::uint8_t*>(static_cast<std::uintptr_t>(addr));
+        return &empty_argument;
     }
     if (no_memory_check(env, helper)) {
         return nullptr;
@@ -40,7 +44,7 @@ const std::uint8_t* readable(CallEnv& env, std::string_view helper, int reg, std
 std::uint8_t* writable(CallEnv& env, std::string_view helper, int reg, std::string_view what, std::uint64_t addr,
                        std::uint64_t len) {
     if (len == 0) {
-        return reinterpret_cast<std::uint8_t*>(static_cast<std::uintptr_t>(addr));
+        return &empty_argument;
     }
     if (no_memory_check(env, helper)) {
         return nullptr;

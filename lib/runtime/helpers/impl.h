@@ -29,7 +29,7 @@ inline constexpr int kErange = 34;
 
 /// [addr, addr + len) as readable bytes, or null after setting env.fault to
 /// "<helper>: R<reg> (<what>, <len> bytes at 0x...) is not readable program memory". len 0 is
-/// always fine (returns a pointer that must not be dereferenced).
+/// always fine, whatever `addr` is (returns a non-null pointer that must not be dereferenced).
 [[nodiscard]] const std::uint8_t* readable(CallEnv& env, std::string_view helper, int reg, std::string_view what,
                                            std::uint64_t addr, std::uint64_t len);
 /// As readable(), for memory the helper writes.
