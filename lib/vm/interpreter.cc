@@ -178,6 +178,56 @@ Interpreter::Interpreter(const runtime::LoadedProgram& prog, Options options)
                               [](const DecodedInsn& in) { return in.dst == 10 || in.src == 10; });
 }
 
+/// Runs callback sub-programs for helpers (bpf_loop, for_each_map_elem, ...) on a new frame
+/// above the caller's, sharing the run's regions and budget.
+class Interpreter::CallbackRunner final : public runtime::Callbacks {
+public:
+    CallbackRunner(Interpreter& vm, Regions& rg) : vm_(vm), rg_(rg) {}
+
+    u64 call(u64 entry, u64 r1, u64 r2, u64 r3, u64 r4, u64 r5) override {
+        if (!vm_.is_function_entry(entry)) {
+            vm_.call_env_.fault = fmt::format("callback {:#x} is not a function of the program", entry);
+            return 0;
+        }
+        const u32 below = vm_.active_frames_;
+        if (below >= kMaxFrames) {
+            vm_.call_env_.fault = fmt::format("the call stack of {} frames is too deep", kMaxFrames + 1);
+            return 0;
+        }
+        const u64 saved_len = rg_.stack_len;
+        rg_.stack_len = u64{kFrameSize} * (below + 1);
+        if (vm_.options_.checked) {
+            std::memset(vm_.stack_.data() + u64{kFrameSize} * below, 0, kFrameSize);
+        }
+        u64 r[11] = {};
+        r[1] = r1;
+        r[2] = r2;
+        r[3] = r3;
+        r[4] = r4;
+        r[5] = r5;
+        r[10] = rg_.stack_lo + rg_.stack_len;
+        const ExecResult res = vm_.dispatch(r, rg_, static_cast<u32>(entry - kFuncPtrBase), below);
+        rg_.stack_len = saved_len;
+        vm_.active_frames_ = below;
+        if (res.status != ExecStatus::Ok) {
+            vm_.call_env_.fault = fmt::format("in callback: {}", vm_.fault_);
+            return 0;
+        }
+        return res.r0;
+    }
+
+private:
+    Interpreter& vm_;
+    Regions& rg_;
+};
+
+ExecResult Interpreter::dispatch(std::uint64_t* r, Regions& rg, std::uint32_t start, std::uint32_t base) {
+    if (trace_ != nullptr) {
+        return options_.checked ? execute<true, true>(r, rg, start, base) : execute<false, true>(r, rg, start, base);
+    }
+    return options_.checked ? execute<true, false>(r, rg, start, base) : execute<false, false>(r, rg, start, base);
+}
+
 ExecResult Interpreter::run(RunInput& input) {
     fault_.clear();
     call_env_.stop = false;
@@ -210,17 +260,17 @@ ExecResult Interpreter::run(RunInput& input) {
     call_env_.tail_call_target = -1;
     const MemoryView view(rg);
     call_env_.memory = &view;
+    CallbackRunner callbacks(*this, rg);
+    call_env_.callbacks = &callbacks;
+    left_ = options_.budget;
+    active_frames_ = 1;
     r[10] = rg.stack_lo + kFrameSize;
     if (options_.checked && uses_stack_) {
         std::memset(stack_.data(), 0, kFrameSize);
     }
-    ExecResult result;
-    if (trace_ != nullptr) {
-        result = options_.checked ? execute<true, true>(r, rg) : execute<false, true>(r, rg);
-    } else {
-        result = options_.checked ? execute<true, false>(r, rg) : execute<false, false>(r, rg);
-    }
+    const ExecResult result = dispatch(r, rg, 0, 0);
     call_env_.memory = nullptr;
+    call_env_.callbacks = nullptr;
     input.tail_calls = call_env_.tail_calls;
     return result;
 }
@@ -450,12 +500,19 @@ inline Interpreter::PacketLoad Interpreter::load_packet(const DecodedInsn& in, s
 }
 
 template <bool kChecked, bool kTrace>
-ExecResult Interpreter::execute(std::uint64_t* r, Regions& rg) {
+ExecResult Interpreter::execute(std::uint64_t* r, Regions& rg, std::uint32_t start, std::uint32_t base) {
     const DecodedInsn* const code = code_.insns.data();
     std::array<Frame, kMaxFrames> frames;
-    u32 depth = 0;
-    u32 pc = 0;
-    u64 left = options_.budget;
+    u32 depth = 0;  // frames entered by this execution; `base` frames lie below it (callbacks)
+    u32 pc = start;
+    // The budget lives in a register here and in left_ across helper calls, which may run
+    // callbacks that spend it too.
+    u64 left = left_;
+    struct Sync {
+        u64& member;
+        const u64& local;
+        ~Sync() { member = local; }
+    } sync{left_, left};
     TraceStep step{};
 
     auto trace = [&](u32 at) {
@@ -474,14 +531,14 @@ ExecResult Interpreter::execute(std::uint64_t* r, Regions& rg) {
         --depth;
         const Frame& f = frames[depth];
         std::copy(f.saved, f.saved + 4, r + 6);
-        rg.stack_len = u64{kFrameSize} * (depth + 1);
+        rg.stack_len = u64{kFrameSize} * (base + depth + 1);
         r[10] = rg.stack_lo + rg.stack_len;
         next = f.ret_pc;
         return false;
     };
     // Enters a sub-program; false when the frame limit is reached.
     auto enter = [&](u32 target, u32& next) {
-        if (depth + 1 >= kMaxFrames) {
+        if (base + depth + 1 >= kMaxFrames) {
             return false;
         }
         Frame& f = frames[depth];
@@ -491,7 +548,7 @@ ExecResult Interpreter::execute(std::uint64_t* r, Regions& rg) {
         if constexpr (kChecked) {
             std::memset(stack_.data() + rg.stack_len, 0, kFrameSize);
         }
-        rg.stack_len = u64{kFrameSize} * (depth + 1);
+        rg.stack_len = u64{kFrameSize} * (base + depth + 1);
         r[10] = rg.stack_lo + rg.stack_len;
         next = target;
         return true;
@@ -640,7 +697,10 @@ ExecResult Interpreter::execute(std::uint64_t* r, Regions& rg) {
                 if (h.fn == nullptr) [[unlikely]] {
                     return fail(ExecStatus::BadCall, pc, r[0], fmt::format("call to unknown helper {}", h.id));
                 }
+                left_ = left;
+                active_frames_ = base + depth + 1;
                 r[0] = h.fn(call_env_, r[1], r[2], r[3], r[4], r[5]);
+                left = left_;
                 std::fill(r + 1, r + 6, kClobberValue);
                 if (call_env_.stop || !call_env_.fault.empty()) [[unlikely]] {
                     trace(pc);
@@ -672,7 +732,10 @@ ExecResult Interpreter::execute(std::uint64_t* r, Regions& rg) {
                     return fail(ExecStatus::BadCall, pc, r[0],
                                 fmt::format("callx r{} = {:#x}: neither a helper id nor a function", in.dst, target));
                 }
+                left_ = left;
+                active_frames_ = base + depth + 1;
                 r[0] = def->fn(call_env_, r[1], r[2], r[3], r[4], r[5]);
+                left = left_;
                 std::fill(r + 1, r + 6, kClobberValue);
                 if (call_env_.stop || !call_env_.fault.empty()) [[unlikely]] {
                     trace(pc);

@@ -65,12 +65,16 @@ public:
 private:
     struct Regions;
     class MemoryView;
+    class CallbackRunner;
     struct Frame;
     enum class Access : std::uint8_t { Read, Write, Atomic };
     enum class PacketLoad : std::uint8_t { Loaded, OutOfRange, NoPacket };
 
+    /// Runs from slot `start` with `base` frames already active below (0 for the program itself).
     template <bool kChecked, bool kTrace>
-    ExecResult execute(std::uint64_t* r, Regions& rg);
+    ExecResult execute(std::uint64_t* r, Regions& rg, std::uint32_t start, std::uint32_t base);
+    /// execute() instantiated for the interpreter's mode.
+    ExecResult dispatch(std::uint64_t* r, Regions& rg, std::uint32_t start, std::uint32_t base);
 
     template <class T, bool kSigned, bool kChecked>
     bool load(const DecodedInsn& in, std::uint64_t* r, const Regions& rg, std::uint32_t pc);
@@ -105,6 +109,8 @@ private:
     runtime::Skb* skb_ = nullptr;
     runtime::CallEnv call_env_;
     std::vector<runtime::MemRegion> map_regions_;  // the instance's map arenas, fixed at construction
+    std::uint64_t left_ = 0;          // instructions the run may still execute (see execute())
+    std::uint32_t active_frames_ = 0; // frames in use when a helper was called (callbacks stack above)
     alignas(16) std::array<std::uint8_t, kFrameSize * kMaxFrames> stack_{};
     alignas(16) std::array<std::uint8_t, kCtxWindow + kSockWindow> window_{};
 };

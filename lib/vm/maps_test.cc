@@ -184,3 +184,65 @@ TEST(Maps, LoadRefusesUnknownMapsAndBadDirectValueOffsets) {
 
 }  // namespace
 }  // namespace sockfilter::vm::testing
+
+namespace sockfilter::vm::testing {
+namespace {
+
+/// A bpf_loop-shaped helper: calls r2(i, r3) for i in [0, r1) until it returns non-zero.
+std::uint64_t loop_helper(runtime::CallEnv& env, std::uint64_t n, std::uint64_t fn, std::uint64_t ctx, std::uint64_t,
+                          std::uint64_t) {
+    std::uint64_t i = 0;
+    for (; i < n; ++i) {
+        const std::uint64_t stop = env.callbacks->call(fn, i, ctx, 0, 0, 0);
+        if (!env.fault.empty() || stop != 0) {
+            return i + 1;
+        }
+    }
+    return i;
+}
+
+TEST(Callbacks, RunOnTheirOwnFrameAndSeeTheCallersStack) {
+    runtime::HelperRegistry reg;
+    reg.add({181, "loop", &loop_helper});
+    // main: *(u64 *)(r10 - 8) = 0; r1 = 5; r2 = &cb; r3 = r10 - 8; call loop; r0 = *(u64 *)(r10 - 8); exit
+    // cb(i, ctx): *(u64 *)(r10 - 8) = 7 (its own frame); *ctx += i; r0 = 0; exit
+    Code c;
+    c << I(Op::St64, 10, 0, -8, 0) << I(Op::Mov64Imm, 1, 0, 0, 5);
+    isa::Insn lo = I(Op::LddwFunc, 2);
+    lo.imm = 6;  // slot 2 + 1 + 6 = 9: the callback
+    c << lo << isa::Insn{} << I(Op::Mov64Reg, 3, 10) << I(Op::Add64Imm, 3, 0, 0, -8)
+      << I(Op::CallHelper, 0, 0, 0, 181) << I(Op::Ldx64, 0, 10, -8) << I(Op::Exit);
+    c << I(Op::St64, 10, 0, -8, 7) << I(Op::Ldx64, 4, 2, 0) << I(Op::Add64Reg, 4, 1) << I(Op::Stx64, 2, 4, 0)
+      << I(Op::Mov64Imm, 0, 0, 0, 0) << I(Op::Exit);
+    const Outcome o = run_raw(c, {}, Options{}, &reg);
+    ASSERT_EQ(o.result.status, ExecStatus::Ok) << o.message;
+    EXPECT_EQ(o.result.r0, 0u + 1 + 2 + 3 + 4);
+}
+
+TEST(Callbacks, AFaultInACallbackFaultsTheRunAndTheBudgetIsShared) {
+    runtime::HelperRegistry reg;
+    reg.add({181, "loop", &loop_helper});
+    Code c;
+    c << I(Op::Mov64Imm, 1, 0, 0, 1000);
+    isa::Insn lo = I(Op::LddwFunc, 2);
+    lo.imm = 4;
+    c << lo << isa::Insn{} << I(Op::Mov64Imm, 3, 0, 0, 0) << I(Op::CallHelper, 0, 0, 0, 181) << I(Op::Exit);
+    c << I(Op::Mov64Imm, 0, 0, 0, 0) << I(Op::Exit);
+    Options small;
+    small.budget = 100;
+    const Outcome o = run_raw(c, {}, small, &reg);
+    EXPECT_EQ(o.result.status, ExecStatus::HelperFault);
+    EXPECT_NE(o.message.find("in callback: pc 6: instruction budget of 100 exceeded"), std::string::npos) << o.message;
+
+    Code bad;
+    bad << I(Op::Mov64Imm, 1, 0, 0, 1);
+    lo.imm = 4;
+    bad << lo << isa::Insn{} << I(Op::Mov64Imm, 3, 0, 0, 0) << I(Op::CallHelper, 0, 0, 0, 181) << I(Op::Exit);
+    bad << I(Op::Ldx8, 0, 3, 0) << I(Op::Exit);  // dereferences NULL
+    const Outcome f = run_raw(bad, {}, Options{}, &reg);
+    EXPECT_EQ(f.result.status, ExecStatus::HelperFault);
+    EXPECT_NE(f.message.find("in callback: pc 6: read of 1 bytes at r3+0"), std::string::npos) << f.message;
+}
+
+}  // namespace
+}  // namespace sockfilter::vm::testing
