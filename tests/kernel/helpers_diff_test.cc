@@ -182,7 +182,11 @@ TEST_F(HelpersDiff, SkbLoadBytes) {
         Ours ours(preset);
         ours.store_r0(h::skb_load_bytes(ours.env, kCtx, off, ours.at(kBufOff), static_cast<std::uint32_t>(len), 0));
         EXPECT_TRUE(ours.env.fault.empty()) << ours.env.fault;
-        EXPECT_EQ(get_out(), ours.value);
+        const Bytes kernel = get_out();
+        EXPECT_EQ(kernel, ours.value);
+        if (off == 0 && len == 4) {
+            EXPECT_EQ(Bytes(kernel.begin() + kBufOff, kernel.begin() + kBufOff + 4), (Bytes{0x45, 0, 0, 32}));
+        }
     }
 }
 
@@ -321,6 +325,225 @@ TEST_F(HelpersDiff, Snprintf) {
         ours.store_r0(r0);
         EXPECT_EQ(get_out(), ours.value);
     }
+}
+
+/// One map-helper call of a sequence: helper id, map (0 hash, 1 array), key, value, flags.
+struct MapOp {
+    std::int32_t id;
+    int map;
+    std::int32_t key;
+    std::int32_t value;
+    std::int32_t flags;
+};
+
+TEST_F(HelpersDiff, MapHelpers) {
+    const std::vector<MapOp> ops = {
+        {1, 0, 1, 0, 0},  {2, 0, 1, 10, 2}, {2, 0, 1, 10, 1}, {2, 0, 1, 11, 1}, {2, 0, 1, 12, 0},
+        {1, 0, 1, 0, 0},  {2, 0, 2, 20, 0}, {2, 0, 3, 30, 0}, {2, 0, 2, 21, 2}, {2, 0, 1, 1, 4},
+        {2, 0, 1, 1, 8},  {3, 0, 3, 0, 0},  {3, 0, 1, 0, 0},  {1, 0, 1, 0, 0},  {2, 0, 3, 30, 0},
+        {1, 0, 2, 0, 0},  {2, 1, 0, 5, 0},  {2, 1, 4, 5, 0},  {2, 1, 0, 6, 1},  {2, 1, 0, 7, 2},
+        {3, 1, 0, 0, 0},  {1, 1, 0, 0, 0},  {1, 1, 3, 0, 0},  {1, 1, 4, 0, 0},  {2, 1, 1, 9, 4},
+        {2, 1, 1, 9, 3},  {1, 1, 1, 0, 0},
+    };
+    ASSERT_LE(ops.size(), 31U);
+    Fd hash(bpf_map_create(BPF_MAP_TYPE_HASH, "sf_hash", 4, 8, 2, nullptr));
+    Fd array(bpf_map_create(BPF_MAP_TYPE_ARRAY, "sf_array", 4, 8, 4, nullptr));
+    ASSERT_GE(hash.fd, 0);
+    ASSERT_GE(array.fd, 0);
+    std::vector<bpf_insn> body;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        const MapOp& op = ops[i];
+        body.push_back(st32(10, -8, op.key));
+        body.push_back(insn(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -16, op.value));
+        ld_map(body, 1, op.map == 0 ? hash.fd : array.fd);
+        body.push_back(mov64_reg(2, 10));
+        body.push_back(add64_imm(2, -8));
+        body.push_back(mov64_reg(3, 10));
+        body.push_back(add64_imm(3, -16));
+        body.push_back(mov64_imm(4, op.flags));
+        body.push_back(call(op.id));
+        if (op.id == 1) {
+            // A lookup stores the value it found, or -1 for NULL.
+            body.push_back(jeq_imm(0, 0, 2));
+            body.push_back(insn(BPF_LDX | BPF_MEM | BPF_DW, 0, 0, 0, 0));
+            body.push_back(insn(BPF_JMP | BPF_JA, 0, 0, 1, 0));
+            body.push_back(mov64_imm(0, -1));
+        }
+        body.push_back(stx64(8, static_cast<std::int16_t>(8 * (i + 1)), 0));
+    }
+    set_out({});
+    run(body);
+
+    auto inst = make_instance({map_spec("hash", program::MapType::Hash, 4, 8, 2),
+                               map_spec("array", program::MapType::Array, 4, 8, 4)});
+    ASSERT_NE(inst, nullptr);
+    Ours ours({});
+    std::array<std::uint8_t, 16> stack{};
+    ours.mem.allow(stack.data(), stack.size());
+    ours.mem.allow(*inst);
+    ours.env.instance = inst.get();
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        const MapOp& op = ops[i];
+        std::memcpy(stack.data(), &op.key, 4);
+        const std::int64_t value = op.value;
+        std::memcpy(stack.data() + 8, &value, 8);
+        const auto fn = op.id == 1 ? &h::map_lookup_elem : op.id == 2 ? &h::map_update_elem : &h::map_delete_elem;
+        std::uint64_t r0 = fn(ours.env, inst->map_handle(static_cast<std::size_t>(op.map)), addr(stack.data()),
+                              addr(stack.data() + 8), static_cast<std::uint64_t>(static_cast<std::int64_t>(op.flags)), 0);
+        ASSERT_TRUE(ours.env.fault.empty()) << ours.env.fault;
+        if (op.id == 1) {
+            std::uint64_t found = ~std::uint64_t{0};
+            if (r0 != 0) {
+                std::memcpy(&found, reinterpret_cast<const void*>(r0), 8);
+            }
+            r0 = found;
+        }
+        std::memcpy(ours.value.data() + 8 * (i + 1), &r0, 8);
+    }
+    const Bytes kernel = get_out();
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        std::int64_t k = 0;
+        std::int64_t o = 0;
+        std::memcpy(&k, kernel.data() + 8 * (i + 1), 8);
+        std::memcpy(&o, ours.value.data() + 8 * (i + 1), 8);
+        EXPECT_EQ(k, o) << "op " << i << ": helper " << ops[i].id << " key " << ops[i].key << " flags " << ops[i].flags;
+    }
+}
+
+TEST_F(HelpersDiff, TestRunEnvironment) {
+    // What the kernel returns where userspace has a model instead (docs/SEMANTICS.md "Helpers"):
+    // the current task is the test process, the dummy socket has a cookie and uid 0.
+    std::vector<bpf_insn> body;
+    const std::vector<std::pair<std::int32_t, int>> calls = {{14, -1}, {15, -1}, {46, 6}, {47, 6},
+                                                             {122, 0}, {122, 6}, {42, -1}};
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+        if (calls[i].second == 6) {
+            body.push_back(mov64_reg(1, 6));
+        } else if (calls[i].second == 0) {
+            body.push_back(mov64_imm(1, 0));
+        }
+        body.push_back(call(calls[i].first));
+        body.push_back(stx64(8, static_cast<std::int16_t>(8 * (i + 1)), 0));
+    }
+    set_out({});
+    run(body);
+    const Bytes out = get_out();
+    std::array<std::uint64_t, 8> v{};
+    std::memcpy(v.data(), out.data(), 64);
+    EXPECT_EQ(v[1] >> 32, static_cast<std::uint64_t>(getpid()));
+    EXPECT_EQ(v[2], (std::uint64_t{getgid()} << 32) | getuid());
+    EXPECT_NE(v[3], 0U);
+    EXPECT_EQ(v[4], 0U);
+    EXPECT_NE(v[5], 0U);
+    EXPECT_NE(v[6], 0U);
+    EXPECT_EQ(v[7], 0U);
+
+    Ours ours({});
+    ours.skb.meta.has_sk = true;
+    EXPECT_EQ(h::get_current_pid_tgid(ours.env, 0, 0, 0, 0, 0), 0U);
+    EXPECT_NE(h::get_socket_cookie(ours.env, kCtx, 0, 0, 0, 0), 0U);
+    EXPECT_EQ(h::get_socket_uid(ours.env, kCtx, 0, 0, 0, 0), 0U);
+    EXPECT_EQ(h::get_netns_cookie(ours.env, 0, 0, 0, 0, 0), 1U);
+    EXPECT_EQ(h::get_numa_node_id(ours.env, 0, 0, 0, 0, 0), 0U);
+}
+
+/// Loads `p` as a socket filter (must succeed).
+Fd load_prog(const std::vector<bpf_insn>& p) {
+    std::array<char, 65536> buf{};
+    LIBBPF_OPTS(bpf_prog_load_opts, lo, .log_level = 1, .log_size = buf.size(), .log_buf = buf.data());
+    Fd fd(bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "sf_tail", "GPL", p.data(), p.size(), &lo));
+    EXPECT_GE(fd.fd, 0) << buf.data();
+    return fd;
+}
+
+std::uint32_t test_run(const Fd& prog) {
+    Bytes f = frame();
+    LIBBPF_OPTS(bpf_test_run_opts, ro, .data_in = f.data(), .data_size_in = static_cast<__u32>(f.size()));
+    EXPECT_EQ(bpf_prog_test_run_opts(prog.fd, &ro), 0);
+    return ro.retval;
+}
+
+TEST_F(HelpersDiff, TailCallFallThrough) {
+    Fd progs(bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "sf_progs", 4, 4, 4, nullptr));
+    ASSERT_GE(progs.fd, 0);
+    Fd target = load_prog({mov64_imm(0, 42), exit_insn()});
+    const std::uint32_t slot = 2;
+    ASSERT_EQ(bpf_map_update_elem(progs.fd, &slot, &target.fd, BPF_ANY), 0);
+
+    auto inst = make_instance({map_spec("progs", program::MapType::ProgArray, 4, 4, 4)}, {"main", "target"});
+    ASSERT_NE(inst, nullptr);
+    const std::array<std::uint8_t, 4> key{2, 0, 0, 0};
+    const std::array<std::uint8_t, 4> value{1, 0, 0, 0};
+    ASSERT_EQ(inst->map(0).update_user(key.data(), value.data(), 0), 0);
+
+    for (const std::uint64_t index : {2ULL, 1ULL, 3ULL, 4ULL, 0xffffffffULL, 0x100000002ULL}) {
+        SCOPED_TRACE("index " + std::to_string(index));
+        std::vector<bpf_insn> p = {mov64_reg(1, 1)};
+        ld_map(p, 2, progs.fd);
+        p.push_back(insn(BPF_LD | BPF_IMM | BPF_DW, 3, 0, 0, static_cast<std::int32_t>(index & 0xffffffffU)));
+        p.push_back(insn(0, 0, 0, 0, static_cast<std::int32_t>(index >> 32)));
+        p.push_back(call(12));
+        p.push_back(mov64_imm(0, 1));
+        p.push_back(exit_insn());
+        Fd main = load_prog(p);
+        const std::uint32_t kernel = test_run(main);
+
+        runtime::CallEnv env = make_env(inst.get(), nullptr);
+        runtime::Skb skb;
+        env.skb = &skb;
+        h::tail_call(env, kCtx, inst->map_handle(0), index, 0, 0);
+        ASSERT_TRUE(env.fault.empty()) << env.fault;
+        EXPECT_EQ(kernel, env.stop ? 42U : 1U);
+        if (env.stop) {
+            EXPECT_EQ(env.tail_call_target, 1);
+        }
+    }
+}
+
+TEST_F(HelpersDiff, TailCallLimit) {
+    // A program that counts its runs in out[0] and tail-calls itself through slot 0.
+    Fd progs(bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "sf_progs", 4, 4, 1, nullptr));
+    ASSERT_GE(progs.fd, 0);
+    std::vector<bpf_insn> p = {mov64_reg(6, 1), st32(10, -4, 0), mov64_reg(2, 10), add64_imm(2, -4)};
+    ld_map(p, 1, out_.fd);
+    p.push_back(call(1));
+    p.push_back(jeq_imm(0, 0, 2));
+    p.push_back(mov64_imm(1, 1));
+    p.push_back(insn(BPF_STX | BPF_ATOMIC | BPF_DW, 0, 1, 0, BPF_ADD));
+    p.push_back(mov64_reg(1, 6));
+    ld_map(p, 2, progs.fd);
+    p.push_back(mov64_imm(3, 0));
+    p.push_back(call(12));
+    p.push_back(mov64_imm(0, 1));
+    p.push_back(exit_insn());
+    Fd self = load_prog(p);
+    const std::uint32_t slot = 0;
+    ASSERT_EQ(bpf_map_update_elem(progs.fd, &slot, &self.fd, BPF_ANY), 0);
+    set_out({});
+    EXPECT_EQ(test_run(self), 1U);
+    std::uint64_t kernel_runs = 0;
+    std::memcpy(&kernel_runs, get_out().data(), 8);
+    // Empty the slot so the program does not keep itself alive.
+    ASSERT_EQ(bpf_map_delete_elem(progs.fd, &slot), 0);
+
+    auto inst = make_instance({map_spec("progs", program::MapType::ProgArray, 4, 4, 1)}, {"self"});
+    ASSERT_NE(inst, nullptr);
+    const std::array<std::uint8_t, 4> zero{};
+    ASSERT_EQ(inst->map(0).update_user(zero.data(), zero.data(), 0), 0);
+    runtime::CallEnv env = make_env(inst.get(), nullptr);
+    runtime::Skb skb;
+    env.skb = &skb;
+    std::uint64_t runs = 1;
+    for (;;) {
+        env.stop = false;
+        h::tail_call(env, kCtx, inst->map_handle(0), 0, 0, 0);
+        if (!env.stop) {
+            break;
+        }
+        ++runs;
+    }
+    EXPECT_EQ(kernel_runs, 34U);
+    EXPECT_EQ(runs, kernel_runs);
 }
 
 }  // namespace
