@@ -327,6 +327,39 @@ TEST_F(HelpersDiff, Snprintf) {
     }
 }
 
+TEST_F(HelpersDiff, SnprintfPointers) {
+    // The argument points at out[200], which holds "hello" and then the bytes 10 0 0 1.
+    constexpr std::int16_t kTarget = 200;
+    Bytes preset(kOutSize, 0);
+    const Bytes content = {'h', 'e', 'l', 'l', 'o', 0, 10, 0, 0, 1, 0xfe, 0x80, 0, 0, 0, 0, 0, 1};
+    std::copy(content.begin(), content.end(), preset.begin() + kTarget);
+    for (const std::string fmt : {"[%s]", "[%8s]", "[%-8s|", "%pks", "%pI4", "%pi4", "%pI6", "%pi6", "%pI6c!"}) {
+        SCOPED_TRACE("fmt '" + fmt + "'");
+        set_out(preset);
+        Fd ro = rodata(fmt);
+        std::vector<bpf_insn> body = {mov64_reg(1, 8), add64_imm(1, kTarget), stx64(8, kAuxOff, 1), mov64_reg(1, 8),
+                                      add64_imm(1, kBufOff), mov64_imm(2, 64)};
+        ld_map(body, 3, ro.fd, 0);
+        body.push_back(mov64_reg(4, 8));
+        body.push_back(add64_imm(4, kAuxOff));
+        body.push_back(mov64_imm(5, 8));
+        body.push_back(call(165));
+        run(body);
+        Ours ours(preset);
+        const std::uint64_t target = ours.at(kTarget);
+        std::memcpy(ours.value.data() + kAuxOff, &target, 8);
+        Bytes ro_value(64, 0);
+        std::memcpy(ro_value.data(), fmt.c_str(), fmt.size() + 1);
+        ours.mem.allow(ro_value.data(), ro_value.size(), false);
+        ours.store_r0(h::snprintf(ours.env, ours.at(kBufOff), 64, addr(ro_value.data()), ours.at(kAuxOff), 8));
+        const Bytes kernel = get_out();
+        // The pointer itself differs (kernel address vs ours); everything else must agree.
+        EXPECT_EQ(Bytes(kernel.begin(), kernel.begin() + kAuxOff), Bytes(ours.value.begin(), ours.value.begin() + kAuxOff))
+            << std::string(reinterpret_cast<const char*>(kernel.data() + kBufOff)) << " vs "
+            << std::string(reinterpret_cast<const char*>(ours.value.data() + kBufOff));
+    }
+}
+
 /// One map-helper call of a sequence: helper id, map (0 hash, 1 array), key, value, flags.
 struct MapOp {
     std::int32_t id;
