@@ -67,6 +67,7 @@ constexpr std::array kImpls{
     Impl{160, &helpers::ktime_get_coarse_ns},
     Impl{165, &helpers::snprintf},
     Impl{177, &helpers::trace_vprintk},
+    Impl{181, &helpers::loop},
     Impl{182, &helpers::strncmp},
     Impl{195, &helpers::map_lookup_percpu_elem},
     Impl{208, &helpers::ktime_get_tai_ns},
@@ -83,9 +84,8 @@ std::string_view unsupported_reason(std::int32_t id) {
     case 170:
     case 171:
     case 172:
-    case 181:
     case 209:
-        return "callbacks (bpf_loop, for_each_map_elem, timers, user_ringbuf_drain) are not implemented by sockfilter";
+        return "for_each_map_elem, timers and user_ringbuf_drain are not implemented by sockfilter";
     case 197:
     case 198:
     case 199:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The socket-filter helper implementations (one HelperFn per helper, grouped by family in maps.cc,
-// skb.cc, misc.cc, strings.cc, printk.cc, output.cc) and the argument checks they share.
+// skb.cc, misc.cc, callbacks.cc, strings.cc, printk.cc, output.cc) and the argument checks they share.
 #pragma once
 
 #include <cstdint>
@@ -86,6 +86,9 @@ std::uint64_t get_current_cgroup_id(CallEnv&, std::uint64_t, std::uint64_t, std:
                                     std::uint64_t);
 std::uint64_t get_current_ancestor_cgroup_id(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
                                              std::uint64_t);
+
+// Callbacks (callbacks.cc).
+std::uint64_t loop(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
 
 // Strings (strings.cc).
 std::uint64_t strncmp(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);

@@ -304,5 +304,38 @@ TEST_F(ValueHelpers, Snprintf) {
     EXPECT_NE(env_.fault.find("bpf_snprintf: R1 (str, 4 bytes at"), std::string::npos);
 }
 
+/// Callbacks that record their calls and stop when the index reaches `stop_at`.
+class FakeCallbacks final : public Callbacks {
+public:
+    std::uint64_t stop_at = ~std::uint64_t{0};
+    std::vector<std::array<std::uint64_t, 3>> calls;
+    std::uint64_t call(std::uint64_t entry, std::uint64_t r1, std::uint64_t r2, std::uint64_t, std::uint64_t,
+                       std::uint64_t) override {
+        calls.push_back({entry, r1, r2});
+        return r1 == stop_at ? 1 : 0;
+    }
+};
+
+TEST_F(ValueHelpers, Loop) {
+    FakeCallbacks cb;
+    env_.callbacks = &cb;
+    EXPECT_EQ(h::loop(env_, 3, 0x77, 0x88, 0, 0), 3U);
+    ASSERT_EQ(cb.calls.size(), 3U);
+    EXPECT_EQ(cb.calls[2], (std::array<std::uint64_t, 3>{0x77, 2, 0x88}));
+    cb.calls.clear();
+    cb.stop_at = 1;
+    EXPECT_EQ(h::loop(env_, 5, 0x77, 0, 0, 0), 2U);  // index + 1 of the iteration that stopped
+    EXPECT_EQ(cb.calls.size(), 2U);
+    EXPECT_EQ(h::loop(env_, 0, 0x77, 0, 0, 0), 0U);
+    EXPECT_EQ(h::loop(env_, 0x100000000ULL, 0x77, 0, 0, 0), 0U);  // nr_loops is a u32
+    EXPECT_EQ(s64(h::loop(env_, 1, 0x77, 0, 1, 0)), -22);
+    EXPECT_EQ(s64(h::loop(env_, 8 * 1024 * 1024 + 1, 0x77, 0, 0, 0)), -7);
+    cb.calls.clear();
+    EXPECT_EQ(h::loop(env_, 8 * 1024 * 1024, 0x77, 0, 0, 0), 2U);
+    env_.callbacks = nullptr;
+    h::loop(env_, 1, 0x77, 0, 0, 0);
+    EXPECT_EQ(env_.fault, "bpf_loop: the engine cannot run callbacks");
+}
+
 }  // namespace
 }  // namespace sockfilter::runtime
