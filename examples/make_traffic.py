@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Generates examples/traffic.pcap: a small Ethernet capture with a mix of traffic for trying filters.
+"""Generates examples/traffic.pcap, a small Ethernet capture with a mix of traffic for trying filters,
+and examples/ipv6_ext.pcap, IPv6 packets behind chains of extension headers.
 
 Standard library only; deterministic output (fixed timestamps, no randomness), so running it again
 reproduces the committed file byte for byte. Addresses come from the benchmarking ranges
 198.18.0.0/15 and 2001:2::/48 only. IPv4, ICMP, TCP and UDP checksums are correct; frames shorter
 than the Ethernet minimum are padded to 60 bytes, as a receiving interface captures them.
 
-Usage: make_traffic.py [output.pcap]   (default: traffic.pcap beside this script)
+Usage: make_traffic.py [traffic.pcap [ipv6_ext.pcap]]   (default: both beside this script)
 """
 
 import os
@@ -134,6 +135,48 @@ def frames() -> list[bytes]:
     return out
 
 
+def ext_header(next_header: int, body: bytes) -> bytes:
+    """A hop-by-hop, routing or destination-options header: `body` padded with PadN to 8n bytes."""
+    length = 2 + len(body)
+    pad = -length % 8
+    if pad == 1:
+        body += b"\x00"  # Pad1
+    elif pad > 1:
+        body += bytes([1, pad - 2]) + b"\x00" * (pad - 2)
+    return bytes([next_header, (length + pad) // 8 - 1]) + body
+
+
+def ipv6_ext_frames() -> list[bytes]:
+    hop, routing, fragment, dstopts = 0, 43, 44, 60
+    http_get = b"GET / HTTP/1.1\r\nHost: www.example.test\r\n\r\n"
+    syn80 = tcp(CLIENT6, SERVER6, 40010, 80, 100, 0, SYN, mss=True)
+    get80 = tcp(CLIENT6, SERVER6, 40011, 80, 200, 300, PSH | ACK, http_get)
+    syn443 = tcp(CLIENT6, SERVER6, 40012, 443, 400, 0, SYN, mss=True)
+    dns = udp(CLIENT6, SERVER6, 53001, 53, dns_query(0x4321, "www.example.test"))
+    # Routing header type 4 (segment routing) with no segments left: the destination is final.
+    srh = ext_header(6, bytes([4, 0, 0, 0, 0, 0]) + SERVER6)
+    nine_dstopts = b"".join(ext_header(dstopts if i < 8 else 6, b"") for i in range(9))
+    v6 = lambda next_header, payload: ethernet(SERVER_MAC, CLIENT_MAC, 0x86DD, ipv6(CLIENT6, SERVER6, next_header, payload))
+    return [
+        # Hop-by-hop options, then a TCP SYN to port 80.
+        v6(hop, ext_header(6, b"") + syn80),
+        # Destination options, a routing header, then an HTTP request to port 80.
+        v6(dstopts, ext_header(routing, b"") + srh + get80),
+        # An atomic fragment (offset 0, no more fragments) of a TCP SYN to port 80.
+        v6(fragment, struct.pack("!BBHI", 6, 0, 0, 0x1234) + syn80),
+        # Hop-by-hop and destination options, then a DNS query over UDP.
+        v6(hop, ext_header(dstopts, b"") + ext_header(17, b"") + dns),
+        # Hop-by-hop options, then a TCP SYN to port 443.
+        v6(hop, ext_header(6, b"") + syn443),
+        # No extension header: a TCP SYN to port 80.
+        v6(6, syn80),
+        # Nine destination-options headers before a TCP SYN to port 80: more than a bounded walk follows.
+        v6(dstopts, nine_dstopts + syn80),
+        # IPv4 TCP SYN to port 80.
+        ethernet(SERVER_MAC, CLIENT_MAC, 0x0800, ipv4(CLIENT4, SERVER4, 6, tcp(CLIENT4, SERVER4, 40013, 80, 500, 0, SYN), 20)),
+    ]
+
+
 def write_pcap(path: str, packets: list[bytes]) -> None:
     base = 1_700_000_000
     with open(path + ".tmp", "wb") as f:
@@ -145,8 +188,9 @@ def write_pcap(path: str, packets: list[bytes]) -> None:
 
 
 def main() -> int:
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "traffic.pcap")
-    write_pcap(out, frames())
+    here = os.path.dirname(os.path.abspath(__file__))
+    write_pcap(sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "traffic.pcap"), frames())
+    write_pcap(sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, "ipv6_ext.pcap"), ipv6_ext_frames())
     return 0
 
 
