@@ -65,12 +65,21 @@ constexpr std::array kImpls{
     Impl{133, &helpers::ringbuf_discard},
     Impl{134, &helpers::ringbuf_query},
     Impl{160, &helpers::ktime_get_coarse_ns},
+    Impl{164, &helpers::for_each_map_elem},
     Impl{165, &helpers::snprintf},
     Impl{177, &helpers::trace_vprintk},
     Impl{181, &helpers::loop},
     Impl{182, &helpers::strncmp},
     Impl{195, &helpers::map_lookup_percpu_elem},
+    Impl{197, &helpers::dynptr_from_mem},
+    Impl{198, &helpers::ringbuf_reserve_dynptr},
+    Impl{199, &helpers::ringbuf_submit_dynptr},
+    Impl{200, &helpers::ringbuf_discard_dynptr},
+    Impl{201, &helpers::dynptr_read},
+    Impl{202, &helpers::dynptr_write},
+    Impl{203, &helpers::dynptr_data},
     Impl{208, &helpers::ktime_get_tai_ns},
+    Impl{209, &helpers::user_ringbuf_drain},
 };
 
 /// Why a helper the kernel allows has no implementation here.
@@ -79,21 +88,11 @@ std::string_view unsupported_reason(std::int32_t id) {
     case 93:
     case 94:
         return "socket filters cannot use bpf_spin_lock (the kernel refuses every map with a spin lock for them)";
-    case 164:
     case 169:
     case 170:
     case 171:
     case 172:
-    case 209:
-        return "for_each_map_elem, timers and user_ringbuf_drain are not implemented by sockfilter";
-    case 197:
-    case 198:
-    case 199:
-    case 200:
-    case 201:
-    case 202:
-    case 203:
-        return "dynptrs are not implemented by sockfilter";
+        return "timers are not implemented by sockfilter";
     case 210:
     case 211:
         return "cgroup storage needs a struct cgroup pointer, which only perfmon BTF pointer walks produce";
@@ -118,6 +117,13 @@ HelperRegistry make_socket_filter(Privilege privilege) {
         }
         if (!implemented) {
             r.add_unsupported(id, unsupported_reason(id));
+        }
+    }
+    if (privilege == Privilege::None) {
+        r.refuse_kfuncs("loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN");
+    } else {
+        for (const KfuncDef& k : socket_filter_kfuncs()) {
+            r.add_kfunc(k);
         }
     }
     return r;

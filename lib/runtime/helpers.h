@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,9 @@ struct CallEnv {
     bool stop = false;                   ///< set by a helper that ends the program (unwind, tail call)
     std::uint64_t stop_value = 0;        ///< r0 of the program when `stop` is set
     std::string fault;                   ///< set by a helper whose call cannot complete; the run faults
+    std::uint32_t rcu_locks = 0;         ///< bpf_rcu_read_lock sections open in this run
+    std::uint32_t preempt_locks = 0;     ///< bpf_preempt_disable sections open in this run
+    std::uint32_t open_iters = 0;        ///< bpf_iter_num iterators created and not yet destroyed
 };
 
 /// A helper's implementation: r0 from r1..r5.
@@ -68,7 +72,15 @@ struct HelperDef {
     HelperFn fn = nullptr;
 };
 
-/// Helpers callable in one environment, by id.
+/// One kfunc, by name: callable (`fn`, r1..r5 like a helper), or refused at load with `refusal`
+/// (the kernel's message, or why userspace has no object behind it) when `fn` is null.
+struct KfuncDef {
+    std::string_view name;
+    HelperFn fn = nullptr;
+    std::string_view refusal;
+};
+
+/// Helpers callable in one environment, by id, and its kfuncs, by name.
 class HelperRegistry {
 public:
     /// Adds or replaces a helper.
@@ -89,9 +101,23 @@ public:
         return it == unsupported_.end() ? std::nullopt : std::optional<std::string_view>(it->second);
     }
 
+    /// Adds or replaces a kfunc.
+    void add_kfunc(const KfuncDef& def) { kfuncs_[def.name] = def; }
+    /// The kfunc called `name`, or null when the environment does not know it.
+    [[nodiscard]] const KfuncDef* find_kfunc(std::string_view name) const {
+        auto it = kfuncs_.find(name);
+        return it == kfuncs_.end() ? nullptr : &it->second;
+    }
+    /// Refuses every kfunc call with `reason` (the loader lacks the privilege for any).
+    void refuse_kfuncs(std::string_view reason) { kfuncs_refused_ = reason; }
+    /// Why every kfunc call is refused, or nullopt.
+    [[nodiscard]] std::optional<std::string_view> kfuncs_refused() const { return kfuncs_refused_; }
+
 private:
     std::map<std::int32_t, HelperDef> by_id_;
     std::map<std::int32_t, std::string_view> unsupported_;
+    std::map<std::string_view, KfuncDef, std::less<>> kfuncs_;
+    std::optional<std::string_view> kfuncs_refused_;
 };
 
 /// The bpf_conformance ABI for raw mode: helper 5 ends the program with r1 as its result when
@@ -101,6 +127,12 @@ private:
 /// The helpers a socket filter loaded with `privilege` may call, exactly as the 6.18 kernel
 /// resolves them (helper_allowed): the implemented ones, and the rest of the allowed ones marked
 /// unsupported with the reason (docs/SEMANTICS.md "Helpers"). Ids the kernel refuses are absent.
+/// Its kfuncs are socket_filter_kfuncs() (all refused without CAP_BPF).
 [[nodiscard]] const HelperRegistry& socket_filter_helpers(Privilege privilege = Privilege::Root);
+
+/// The kfuncs the 6.18 kernel registers for socket filters (spec §6, docs/SEMANTICS.md "Kfuncs"):
+/// the implemented ones, and the refused ones with the kernel's message or the reason userspace
+/// cannot back them.
+[[nodiscard]] std::span<const KfuncDef> socket_filter_kfuncs();
 
 }  // namespace sockfilter::runtime

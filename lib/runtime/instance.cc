@@ -119,8 +119,14 @@ std::vector<MemRegion> Instance::regions() const {
             out.push_back(MemRegion{reinterpret_cast<std::uintptr_t>(arena.data()), arena.size(), m->program_writable()});
         }
     }
+    out.push_back(MemRegion{reinterpret_cast<std::uintptr_t>(key_scratch_.data()), key_scratch_.size(), false});
     std::sort(out.begin(), out.end(), [](const MemRegion& a, const MemRegion& b) { return a.lo < b.lo; });
     return out;
+}
+
+std::uint8_t* Instance::key_scratch(std::size_t level) {
+    SF_ASSERT(level < kKeyScratchSlots);
+    return key_scratch_.data() + level * kKeyScratchSlot;
 }
 
 std::uint32_t Instance::prandom_u32() { return static_cast<std::uint32_t>(splitmix64(rng_) >> 32); }

@@ -67,8 +67,21 @@ public:
     [[nodiscard]] std::int64_t map_index(std::uint64_t handle) const;
     /// The index of map `m` (an inner map a map-in-map lookup returned), or -1.
     [[nodiscard]] std::int64_t index_of(const Map* m) const;
-    /// The regions programs may touch: every map's value arena (read-only where frozen).
+    /// The regions programs may touch: every map's value arena (read-only where frozen) and the
+    /// read-only key scratch (key_scratch()).
     [[nodiscard]] std::vector<MemRegion> regions() const;
+
+    /// Bytes of one key scratch slot: the largest key a map may have (MAX_BPF_STACK).
+    static constexpr std::size_t kKeyScratchSlot = 512;
+    /// Key scratch slots: one per callback nesting level a run can reach (MAX_CALL_FRAMES).
+    static constexpr std::size_t kKeyScratchSlots = 8;
+    /// Slot `level` of the key scratch: where bpf_for_each_map_elem copies the key it hands its
+    /// callback (array indexes, hash keys), readable but not writable by programs, as the kernel's
+    /// PTR_TO_MAP_KEY. `level` < kKeyScratchSlots.
+    [[nodiscard]] std::uint8_t* key_scratch(std::size_t level);
+    /// The key scratch level the next bpf_for_each_map_elem uses: entered and left around its
+    /// callbacks, so a nested call gets its own slot.
+    [[nodiscard]] std::size_t& key_scratch_level() { return key_scratch_level_; }
 
     /// Names of the programs prog arrays refer to, by index.
     [[nodiscard]] std::span<const std::string> programs() const { return programs_; }
@@ -104,6 +117,8 @@ private:
     std::uint32_t cpu_ = 0;
     std::uint64_t packet_ = 0;
     std::vector<Output> outputs_;
+    std::vector<std::uint8_t> key_scratch_ = std::vector<std::uint8_t>(kKeyScratchSlot * kKeyScratchSlots);
+    std::size_t key_scratch_level_ = 0;
 };
 
 }  // namespace sockfilter::runtime

@@ -407,12 +407,35 @@ std::string_view pseudo_name(std::uint8_t src) {
     SF_UNREACHABLE();
 }
 
+/// Why the kfunc call with `imm` is refused, or nullopt.
+std::optional<std::string> check_kfunc(const Environment& env, std::int32_t imm) {
+    if (env.type == nullptr || env.helpers == nullptr) {
+        return fmt::format("kfunc call to btf_id {}: no kernel functions are available in this environment", imm);
+    }
+    if (const auto why = env.helpers->kfuncs_refused()) {
+        return std::string(*why);
+    }
+    if (imm < 0 || static_cast<std::size_t>(imm) >= env.kfuncs.size()) {
+        return fmt::format("kfunc call to #{}: the object names no such kernel function", imm);
+    }
+    const std::string& name = env.kfuncs[static_cast<std::size_t>(imm)].name;
+    const KfuncDef* def = env.helpers->find_kfunc(name);
+    if (def == nullptr) {
+        return fmt::format("calling kernel function {} is not allowed", name);
+    }
+    if (def->fn == nullptr) {
+        return std::string(def->refusal);
+    }
+    return std::nullopt;
+}
+
 /// kfunc calls: the kernel resolves them first of all (add_subprog_and_kfunc).
-Result<void> check_kfuncs(const program::Program& prog) {
+Result<void> check_kfuncs(const program::Program& prog, const Environment& env) {
     for (std::size_t pc = 0; pc < prog.size(); pc += isa::width(prog.op(pc))) {
         if (prog.op(pc) == Op::CallKfunc) {
-            return reject(pc, fmt::format("kfunc call to btf_id {}: no kernel functions are available in this environment",
-                                          prog.slots()[pc].imm));
+            if (auto problem = check_kfunc(env, prog.slots()[pc].imm)) {
+                return reject(pc, std::move(*problem));
+            }
         }
     }
     return {};
@@ -630,7 +653,7 @@ Environment socket_filter_env() { return Environment{&socket_filter(), &socket_f
 Environment raw_env() { return Environment{nullptr, &conformance_helpers()}; }
 
 Result<LoadedProgram> load(const program::Program& prog, Environment env) {
-    if (auto r = check_kfuncs(prog); !r) {
+    if (auto r = check_kfuncs(prog, env); !r) {
         return tl::unexpected(std::move(r.error()));
     }
     if (env.type == nullptr) {

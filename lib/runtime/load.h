@@ -3,6 +3,9 @@
 // may run (context accesses, helper ids, LD_ABS/LD_IND rules), with the kernel's messages.
 #pragma once
 
+#include <span>
+
+#include "program/object.h"
 #include "program/program.h"
 #include "runtime/helpers.h"
 #include "runtime/prog_type.h"
@@ -19,6 +22,9 @@ struct Environment {
     const ProgType* type = nullptr;          ///< null for raw mode
     const HelperRegistry* helpers = nullptr;  ///< helpers callable by id
     Instance* instance = nullptr;            ///< the maps `lddw` map references resolve against; null: none
+    /// The kfuncs the program's CallKfunc instructions name (imm = index, program::Object::kfuncs),
+    /// resolved by name against the helper registry's kfuncs.
+    std::span<const program::KfuncRef> kfuncs = {};
 };
 
 /// The socket-filter environment: socket_filter() with socket_filter_helpers().
@@ -35,7 +41,8 @@ struct LoadedProgram {
 /// Checks `prog` as the kernel would at BPF_PROG_LOAD for the environment's program type, as far
 /// as those checks do not need the full verifier: every context access (found by tracking which
 /// registers and stack slots hold the unmodified context pointer) against the type's access
-/// rules, helper ids against the registry, and LD_ABS/LD_IND field and r6 rules. Errors carry the
+/// rules, helper ids against the registry, kfunc names against the registry's kfuncs (refused ones
+/// with the kernel's message), and LD_ABS/LD_IND field and r6 rules. Errors carry the
 /// pc and the kernel's message (e.g. `invalid bpf_context access off=72 size=4`). Raw mode checks
 /// only helper ids. `prog` must outlive the result.
 [[nodiscard]] Result<LoadedProgram> load(const program::Program& prog, Environment env);

@@ -221,7 +221,7 @@ TEST(LoadHelpers, RawMode) {
 
 TEST(LoadReferences, KfuncsMapsSymbols) {
     EXPECT_EQ(outcome({mov_imm(0, 0), call_kfunc(1234), exit_insn()}),
-              "pc 1: kfunc call to btf_id 1234: no kernel functions are available in this environment");
+              "pc 1: kfunc call to #1234: the object names no such kernel function");
     EXPECT_EQ(outcome({call_kfunc(7), exit_insn()}, raw_env()),
               "pc 0: kfunc call to btf_id 7: no kernel functions are available in this environment");
     EXPECT_EQ(outcome({mov_imm(0, 0), {0x18, 1, 1, 0, 5}, {0, 0, 0, 0, 0}, exit_insn()}),

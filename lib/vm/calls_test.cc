@@ -165,7 +165,7 @@ TEST(Kfunc, IsABadCall) {
     Code c{I(Op::CallKfunc, 0, 0, 0, 1234), I(Op::Exit)};
     const Outcome o = run_raw(c);
     EXPECT_EQ(o.result.status, ExecStatus::BadCall);
-    EXPECT_EQ(o.message, "pc 0: call to kfunc btf_id 1234: kfuncs are not supported yet");
+    EXPECT_EQ(o.message, "pc 0: call to unknown kfunc #1234");
 }
 
 }  // namespace

@@ -29,6 +29,24 @@ std::uint32_t helper_index(DecodedProgram& out, const runtime::HelperRegistry* r
     return static_cast<std::uint32_t>(out.helpers.size() - 1);
 }
 
+std::uint32_t kfunc_index(DecodedProgram& out, const runtime::Environment& env, std::int32_t imm) {
+    for (std::size_t i = 0; i < out.kfuncs.size(); ++i) {
+        if (out.kfuncs[i].id == imm) {
+            return static_cast<std::uint32_t>(i);
+        }
+    }
+    HelperEntry e;
+    e.id = imm;
+    if (env.helpers != nullptr && imm >= 0 && static_cast<std::size_t>(imm) < env.kfuncs.size()) {
+        e.name = env.kfuncs[static_cast<std::size_t>(imm)].name;
+        if (const runtime::KfuncDef* def = env.helpers->find_kfunc(e.name)) {
+            e.fn = def->fn;
+        }
+    }
+    out.kfuncs.push_back(e);
+    return static_cast<std::uint32_t>(out.kfuncs.size() - 1);
+}
+
 std::uint32_t target_of(std::size_t pc, std::int64_t offset, std::size_t n) {
     const std::int64_t t = static_cast<std::int64_t>(pc) + 1 + offset;
     SF_ASSERT(t >= 0 && t < static_cast<std::int64_t>(n));
@@ -61,6 +79,8 @@ DecodedProgram predecode(const runtime::LoadedProgram& prog) {
             d.ext = target_of(pc, s.imm, n);
         } else if (op == isa::Op::CallHelper) {
             d.ext = helper_index(out, prog.env.helpers, s.imm);
+        } else if (op == isa::Op::CallKfunc) {
+            d.ext = kfunc_index(out, prog.env, s.imm);
         } else if (op == isa::Op::LddwFunc) {
             const std::uint64_t v = kFuncPtrBase + target_of(pc, s.imm, n);
             d.imm = static_cast<std::int32_t>(static_cast<std::uint32_t>(v));

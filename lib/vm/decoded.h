@@ -52,6 +52,7 @@ inline constexpr std::uint64_t kClobberValue = 0;
 ///  - jumps (Ja, Ja32, Jxx): the absolute target index (pc + 1 + offset, already resolved);
 ///  - CallLocal: the absolute index of the callee's first slot;
 ///  - CallHelper: an index into DecodedProgram::helpers;
+///  - CallKfunc: an index into DecodedProgram::kfuncs;
 ///  - Lddw and LddwFunc: the upper 32 bits of the 64-bit immediate (`imm` holds the lower 32; for
 ///    LddwFunc the immediate is already the function-pointer value, see kFuncPtrBase);
 ///  - LddwMapIdx / LddwMapIdxValue with an Instance: decoded as `Lddw` of the map's handle, or of
@@ -89,6 +90,9 @@ struct HelperEntry {
 struct DecodedProgram {
     std::vector<DecodedInsn> insns;       ///< one per slot
     std::vector<HelperEntry> helpers;     ///< distinct helper ids the program calls, first use first
+    /// kfuncs the program calls, by CallKfunc imm (runtime::Environment::kfuncs): `id` = imm, `fn`
+    /// null when the environment does not implement it (runtime::load refuses such programs).
+    std::vector<HelperEntry> kfuncs;
     std::vector<std::uint32_t> functions; ///< first slot of each function (Program::functions())
 };
 

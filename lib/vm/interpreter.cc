@@ -268,10 +268,33 @@ ExecResult Interpreter::run(RunInput& input) {
     if (options_.checked && uses_stack_) {
         std::memset(stack_.data(), 0, kFrameSize);
     }
-    const ExecResult result = dispatch(r, rg, 0, 0);
+    call_env_.rcu_locks = 0;
+    call_env_.preempt_locks = 0;
+    call_env_.open_iters = 0;
+    ExecResult result = dispatch(r, rg, 0, 0);
+    if (result.status == ExecStatus::Ok) {
+        result = check_exit_state(result);
+    }
     call_env_.memory = nullptr;
     call_env_.callbacks = nullptr;
     input.tail_calls = call_env_.tail_calls;
+    return result;
+}
+
+ExecResult Interpreter::check_exit_state(const ExecResult& result) {
+    // What the verifier refuses at BPF_EXIT (spec §6), found at run time here.
+    if (call_env_.rcu_locks != 0) {
+        return fail(ExecStatus::HelperFault, result.pc, result.r0,
+                    "BPF_EXIT instruction in main prog cannot be used inside bpf_rcu_read_lock-ed region");
+    }
+    if (call_env_.preempt_locks != 0) {
+        return fail(ExecStatus::HelperFault, result.pc, result.r0,
+                    "BPF_EXIT instruction in main prog cannot be used inside bpf_preempt_disable-ed region");
+    }
+    if (call_env_.open_iters != 0) {
+        return fail(ExecStatus::HelperFault, result.pc, result.r0,
+                    "BPF_EXIT instruction in main prog would lead to reference leak");
+    }
     return result;
 }
 
@@ -713,9 +736,22 @@ ExecResult Interpreter::execute(std::uint64_t* r, Regions& rg, std::uint32_t sta
                     return call_depth(pc);
                 }
                 break;
-            case Op::CallKfunc:
-                return fail(ExecStatus::BadCall, pc, r[0],
-                            fmt::format("call to kfunc btf_id {}: kfuncs are not supported yet", in.imm));
+            case Op::CallKfunc: {
+                const HelperEntry& k = code_.kfuncs[in.ext];
+                if (k.fn == nullptr) [[unlikely]] {
+                    return fail(ExecStatus::BadCall, pc, r[0], fmt::format("call to unknown kfunc #{}", k.id));
+                }
+                left_ = left;
+                active_frames_ = base + depth + 1;
+                r[0] = k.fn(call_env_, r[1], r[2], r[3], r[4], r[5]);
+                left = left_;
+                std::fill(r + 1, r + 6, kClobberValue);
+                if (!call_env_.fault.empty()) [[unlikely]] {
+                    trace(pc);
+                    return fail(ExecStatus::HelperFault, pc, r[0], fmt::format("kfunc {}: {}", k.name, call_env_.fault));
+                }
+                break;
+            }
             case Op::Callx: {
                 const u64 target = d;
                 if (is_function_entry(target)) {

@@ -95,6 +95,9 @@ private:
     PacketLoad load_packet(const DecodedInsn& in, std::uint64_t* r, std::uint32_t pc);
     PacketLoad no_packet(std::uint32_t pc);
     ExecResult fail(ExecStatus status, std::uint32_t pc, std::uint64_t r0, std::string message);
+    /// `result` of an Ok run, or a fault when the run ends inside an RCU or preemption section or
+    /// with an open iterator (the kernel's messages).
+    ExecResult check_exit_state(const ExecResult& result);
     ExecResult helper_stopped(const HelperEntry& h, std::uint32_t pc, std::uint64_t r0);
     bool is_function_entry(std::uint64_t value) const;
 

@@ -108,4 +108,45 @@ std::uint64_t ringbuf_submit(CallEnv&, std::uint64_t, std::uint64_t, std::uint64
 std::uint64_t ringbuf_discard(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
 std::uint64_t ringbuf_query(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
 
+// Callbacks (callbacks.cc).
+std::uint64_t loop(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t for_each_map_elem(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t user_ringbuf_drain(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                 std::uint64_t);
+
+// Dynptrs (dynptr.cc).
+std::uint64_t dynptr_from_mem(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t ringbuf_reserve_dynptr(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                     std::uint64_t);
+std::uint64_t ringbuf_submit_dynptr(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                    std::uint64_t);
+std::uint64_t ringbuf_discard_dynptr(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                     std::uint64_t);
+std::uint64_t dynptr_read(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t dynptr_write(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t dynptr_data(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+
+// Kfuncs (dynptr.cc, kfuncs.cc).
+std::uint64_t kf_dynptr_from_skb(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                 std::uint64_t);
+std::uint64_t kf_dynptr_slice(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t kf_dynptr_adjust(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t kf_dynptr_clone(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t kf_dynptr_is_null(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t kf_dynptr_is_rdonly(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                  std::uint64_t);
+std::uint64_t kf_dynptr_size(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t kf_iter_num_new(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t kf_iter_num_next(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t kf_iter_num_destroy(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                  std::uint64_t);
+std::uint64_t kf_rcu_read_lock(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t kf_rcu_read_unlock(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                 std::uint64_t);
+std::uint64_t kf_preempt_disable(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                 std::uint64_t);
+std::uint64_t kf_preempt_enable(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t kf_map_sum_elem_count(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                    std::uint64_t);
+
 }  // namespace sockfilter::runtime::helpers
