@@ -403,6 +403,26 @@ TEST_F(CallbacksKfuncsDiff, MapSumElemCountAndSections) {
     EXPECT_EQ(both(sections, {"bpf_rcu_read_lock", "bpf_rcu_read_unlock", "bpf_preempt_disable",
                               "bpf_preempt_enable"}),
               "7");
+    const std::vector<std::string> names = {"bpf_rcu_read_lock", "bpf_rcu_read_unlock", "bpf_preempt_disable",
+                                            "bpf_preempt_enable"};
+    // The nesting rules: the verifier refuses at load what our run faults on, with the same words.
+    const std::vector<std::pair<std::vector<bpf_insn>, std::string>> refused = {
+        {{kcall(0), kcall(0), kcall(1), kcall(1)}, "nested rcu read lock (kernel function bpf_rcu_read_lock)"},
+        {{kcall(1)}, "unmatched rcu read unlock (kernel function bpf_rcu_read_unlock)"},
+        {{kcall(3)}, "unmatched attempt to enable preemption (kernel function bpf_preempt_enable)"},
+        {{kcall(0)}, "BPF_EXIT instruction in main prog cannot be used inside bpf_rcu_read_lock-ed region"},
+        {{kcall(2)}, "BPF_EXIT instruction in main prog cannot be used inside bpf_preempt_disable-ed region"},
+    };
+    for (const auto& [body, message] : refused) {
+        std::vector<bpf_insn> p = body;
+        p.insert(p.end(), {mov_imm(0, 7), exit_insn()});
+        EXPECT_EQ(kernel(p, names, {}), "error: " + message);
+        const std::string o = ours(p, names, {});
+        EXPECT_NE(o.find(message), std::string::npos) << o;
+    }
+    // Sections interleave, and preemption sections nest.
+    EXPECT_EQ(both({kcall(2), kcall(0), kcall(3), kcall(1), mov_imm(0, 7), exit_insn()}, names), "7");
+    EXPECT_EQ(both({kcall(2), kcall(2), kcall(3), kcall(3), mov_imm(0, 7), exit_insn()}, names), "7");
 }
 
 }  // namespace
