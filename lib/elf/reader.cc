@@ -71,6 +71,9 @@ Result<program::Object> read(std::span<const std::uint8_t> bytes, const std::str
     program::Object obj;
     obj.path = path;
     obj.license = read_license(*file);
+    if (const Section* b = file->find(".BTF")) {
+        obj.btf.assign(b->data.begin(), b->data.end());
+    }
 
     std::vector<std::size_t> wanted;
     for (const Section& s : file->sections()) {

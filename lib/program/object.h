@@ -120,6 +120,9 @@ struct Object {
     std::vector<ObjectProgram> programs;
     std::vector<MapSpec> maps;
     std::vector<KfuncRef> kfuncs;
+    /// The object's `.BTF` section as it is in the file (empty without BTF): the types that
+    /// MapSpec::btf_key_type_id and btf_value_type_id name, for printing keys and values.
+    std::vector<std::uint8_t> btf;
     /// Programs of other types the object also contains: (section, type name), listed and refused.
     std::vector<std::pair<std::string, std::string>> other_programs;
 };
