@@ -135,6 +135,7 @@ Result<Engines> make_engines(const ProgramInput& input, const RunArgs& args) {
     e.instance = std::move(*inst);
     runtime::Environment env = runtime::socket_filter_env();
     env.instance = e.instance.get();
+    env.kfuncs = input.object.kfuncs;
     vm::Options options;
     options.budget = args.budget;
     e.loaded.reserve(input.object.programs.size());
@@ -165,6 +166,7 @@ struct Runner {
         std::size_t cur = entry;
         for (;;) {
             vm::Interpreter& interp = *engines.interps[cur];
+            engines.instance->set_running_program(cur);
             if (tracer != nullptr) {
                 tracer->set_program(engines.object->programs[cur].program);
             }
@@ -173,6 +175,25 @@ struct Runner {
                 return {r, &interp};
             }
             cur = static_cast<std::size_t>(r.r0);
+        }
+    }
+
+    /// Fires every bpf_timer due at the current virtual time, earliest first, with the kernel's
+    /// callback arguments (map, key, value); a faulting callback is reported and firing goes on.
+    void fire_timers() {
+        runtime::Instance& inst = *engines.instance;
+        for (const runtime::DueTimer& due : inst.due_timers(inst.now_ns())) {
+            const auto call = inst.start_timer_callback(due);
+            if (!call) {
+                continue;
+            }
+            vm::Interpreter& interp = *engines.interps[call->program];
+            inst.set_running_program(call->program);
+            const vm::ExecResult r = interp.call_function(call->callback, call->map_handle, call->key, call->value, 0, 0);
+            inst.finish_timer_callback();
+            if (r.status != vm::ExecStatus::Ok) {
+                fmt::print(stderr, "timer callback at {}: fault: {}\n", due.expires, interp.fault_message());
+            }
         }
     }
 
@@ -236,6 +257,7 @@ struct Runner {
         engines.instance->set_packet(index);
         engines.instance->set_now_ns(static_cast<std::uint64_t>(frame.ts_sec) * 1'000'000'000U +
                                      static_cast<std::uint64_t>(frame.ts_nsec));
+        fire_timers();
         const auto [r, interp] = execute(*skb);
         outputs();
         if (r.status != vm::ExecStatus::Ok) {

@@ -67,6 +67,10 @@ constexpr std::array kImpls{
     Impl{160, &helpers::ktime_get_coarse_ns},
     Impl{164, &helpers::for_each_map_elem},
     Impl{165, &helpers::snprintf},
+    Impl{169, &helpers::timer_init},
+    Impl{170, &helpers::timer_set_callback},
+    Impl{171, &helpers::timer_start},
+    Impl{172, &helpers::timer_cancel},
     Impl{177, &helpers::trace_vprintk},
     Impl{181, &helpers::loop},
     Impl{182, &helpers::strncmp},
@@ -88,11 +92,6 @@ std::string_view unsupported_reason(std::int32_t id) {
     case 93:
     case 94:
         return "socket filters cannot use bpf_spin_lock (the kernel refuses every map with a spin lock for them)";
-    case 169:
-    case 170:
-    case 171:
-    case 172:
-        return "timers are not implemented by sockfilter";
     case 210:
     case 211:
         return "cgroup storage needs a struct cgroup pointer, which only perfmon BTF pointer walks produce";

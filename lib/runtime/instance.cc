@@ -129,6 +129,39 @@ std::uint8_t* Instance::key_scratch(std::size_t level) {
     return key_scratch_.data() + level * kKeyScratchSlot;
 }
 
+std::vector<DueTimer> Instance::due_timers(std::uint64_t now) const {
+    std::vector<DueTimer> out;
+    for (const auto& [addr, t] : timers_) {
+        if (t.armed && t.expires <= now) {
+            out.push_back(DueTimer{addr, t.expires, t.seq});
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const DueTimer& a, const DueTimer& b) {
+        return a.expires != b.expires ? a.expires < b.expires : a.seq < b.seq;
+    });
+    return out;
+}
+
+std::optional<TimerCall> Instance::start_timer_callback(const DueTimer& due) {
+    auto it = timers_.find(due.timer);
+    if (it == timers_.end() || !it->second.armed || it->second.seq != due.seq || it->second.expires != due.expires) {
+        return std::nullopt;
+    }
+    Timer& t = it->second;
+    t.armed = false;
+    running_timer_ = due.timer;
+    SF_ASSERT(key_scratch_level_ < kKeyScratchSlots);
+    std::uint8_t* key = key_scratch(key_scratch_level_++);
+    std::copy(t.key.begin(), t.key.end(), key);
+    return TimerCall{t.program, t.callback, map_handle(t.map), reinterpret_cast<std::uintptr_t>(key), t.value};
+}
+
+void Instance::finish_timer_callback() {
+    SF_ASSERT(key_scratch_level_ > 0);
+    --key_scratch_level_;
+    running_timer_ = 0;
+}
+
 std::uint32_t Instance::prandom_u32() { return static_cast<std::uint32_t>(splitmix64(rng_) >> 32); }
 
 void Instance::set_cpu(std::uint32_t cpu) {

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -39,6 +41,36 @@ struct Output {
     std::size_t map = 0;                 ///< Ringbuf, PerfEvent: the map index
     std::string text;                    ///< TracePrintk: the formatted line
     std::vector<std::uint8_t> bytes;     ///< Ringbuf, PerfEvent: the record
+};
+
+/// A bpf_timer a program initialised: the state behind the 16-byte field in a map value (which
+/// itself stays opaque), keyed by the field's address.
+struct Timer {
+    std::size_t map = 0;             ///< index of the map holding the timer
+    std::vector<std::uint8_t> key;   ///< key of the element holding it
+    std::uint64_t value = 0;         ///< address of that element's value
+    std::uint64_t callback = 0;      ///< function-pointer value; 0 until bpf_timer_set_callback
+    std::size_t program = 0;         ///< the program whose sub-program `callback` is
+    bool armed = false;              ///< started and neither fired nor cancelled
+    std::uint64_t expires = 0;       ///< virtual-clock time (ns) it fires at, when armed
+    std::uint64_t seq = 0;           ///< arming order (breaks ties between equal expiries)
+};
+
+/// A timer due at some time, as Instance::due_timers lists it.
+struct DueTimer {
+    std::uint64_t timer = 0;  ///< the timer field's address
+    std::uint64_t expires = 0;
+    std::uint64_t seq = 0;
+};
+
+/// What a tool runs for a due timer: `callback` of `program`, with the kernel's arguments
+/// (r1 = map handle, r2 = key pointer, r3 = value pointer).
+struct TimerCall {
+    std::size_t program = 0;
+    std::uint64_t callback = 0;
+    std::uint64_t map_handle = 0;
+    std::uint64_t key = 0;
+    std::uint64_t value = 0;
 };
 
 /// Maps and helper state shared by every program of an object and every run.
@@ -97,6 +129,27 @@ public:
     void set_cpu(std::uint32_t cpu);
     [[nodiscard]] const InstanceOptions& options() const { return options_; }
 
+    /// The program about to run (tools set it before each run, tail calls included):
+    /// bpf_timer_set_callback records it as the owner of the callback.
+    void set_running_program(std::size_t program) { running_program_ = program; }
+    [[nodiscard]] std::size_t running_program() const { return running_program_; }
+
+    /// The timers programs initialised, by the address of their field.
+    [[nodiscard]] std::map<std::uint64_t, Timer>& timers() { return timers_; }
+    /// The next arming sequence number.
+    [[nodiscard]] std::uint64_t next_timer_seq() { return ++timer_seq_; }
+    /// Armed timers whose expiry is at or before `now`, earliest first (then in arming order).
+    [[nodiscard]] std::vector<DueTimer> due_timers(std::uint64_t now) const;
+    /// Starts firing `due`: nullopt if it was cancelled, re-armed or fired since due_timers listed
+    /// it; otherwise disarms it, marks it running (bpf_timer_cancel from its callback then gives
+    /// -EDEADLK), copies its key to a key scratch slot and returns the call to make. Every
+    /// returned call must be followed by finish_timer_callback().
+    [[nodiscard]] std::optional<TimerCall> start_timer_callback(const DueTimer& due);
+    /// Ends the callback start_timer_callback began.
+    void finish_timer_callback();
+    /// The timer whose callback is running, or 0.
+    [[nodiscard]] std::uint64_t running_timer() const { return running_timer_; }
+
     /// The packet index outputs are tagged with.
     void set_packet(std::uint64_t index) { packet_ = index; }
     [[nodiscard]] std::uint64_t packet() const { return packet_; }
@@ -119,6 +172,10 @@ private:
     std::vector<Output> outputs_;
     std::vector<std::uint8_t> key_scratch_ = std::vector<std::uint8_t>(kKeyScratchSlot * kKeyScratchSlots);
     std::size_t key_scratch_level_ = 0;
+    std::size_t running_program_ = 0;
+    std::map<std::uint64_t, Timer> timers_;
+    std::uint64_t timer_seq_ = 0;
+    std::uint64_t running_timer_ = 0;
 };
 
 }  // namespace sockfilter::runtime

@@ -168,5 +168,22 @@ TEST(Kfunc, IsABadCall) {
     EXPECT_EQ(o.message, "pc 0: call to unknown kfunc #1234");
 }
 
+TEST(CallFunction, RunsOneFunctionOnItsOwnFrame) {
+    // main: call f; r0 = 1; f (3): r0 = r1 + r2 + r3 + a value through its own stack.
+    Code c{I(Op::CallLocal, 0, 0, 0, 2), I(Op::Mov64Imm, 0, 0, 0, 1), I(Op::Exit), I(Op::Mov64Reg, 0, 1), I(Op::Add64Reg, 0, 2),
+           I(Op::Add64Reg, 0, 3), I(Op::St64, 10, 0, -8, 5), I(Op::Ldx64, 4, 10, -8), I(Op::Add64Reg, 0, 4),
+           I(Op::Exit)};
+    const program::Program p = make_program(c);
+    auto loaded = runtime::load(p, sf_environment());
+    ASSERT_TRUE(loaded.has_value()) << loaded.error().render();
+    Interpreter vm(*loaded);
+    const ExecResult r = vm.call_function(kFuncPtrBase + 3, 10, 20, 30, 0, 0);
+    EXPECT_EQ(r.status, ExecStatus::Ok) << vm.fault_message();
+    EXPECT_EQ(r.r0, 65u);
+    const ExecResult bad = vm.call_function(kFuncPtrBase + 4, 0, 0, 0, 0, 0);
+    EXPECT_EQ(bad.status, ExecStatus::BadCall);
+    EXPECT_EQ(vm.fault_message(), "pc 0: 0xbf000000004 is not a function of the program");
+}
+
 }  // namespace
 }  // namespace sockfilter::vm::testing

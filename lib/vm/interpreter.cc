@@ -281,6 +281,53 @@ ExecResult Interpreter::run(RunInput& input) {
     return result;
 }
 
+ExecResult Interpreter::call_function(std::uint64_t entry, std::uint64_t r1, std::uint64_t r2, std::uint64_t r3,
+                                      std::uint64_t r4, std::uint64_t r5) {
+    fault_.clear();
+    if (!is_function_entry(entry)) {
+        return fail(ExecStatus::BadCall, 0, 0, fmt::format("{:#x} is not a function of the program", entry));
+    }
+    call_env_.stop = false;
+    call_env_.stop_value = 0;
+    call_env_.fault.clear();
+    u64 r[11] = {};
+    Regions rg;
+    rg.maps = map_regions_;
+    rg.stack_lo = addr_of(stack_.data());
+    rg.stack_len = kFrameSize;
+    skb_ = nullptr;
+    call_env_.skb = nullptr;
+    call_env_.ctx_addr = 0;
+    call_env_.instance = env_.instance;
+    call_env_.tail_calls = 0;
+    call_env_.tail_call_target = -1;
+    const MemoryView view(rg);
+    call_env_.memory = &view;
+    CallbackRunner callbacks(*this, rg);
+    call_env_.callbacks = &callbacks;
+    left_ = options_.budget;
+    active_frames_ = 1;
+    r[1] = r1;
+    r[2] = r2;
+    r[3] = r3;
+    r[4] = r4;
+    r[5] = r5;
+    r[10] = rg.stack_lo + kFrameSize;
+    if (options_.checked) {
+        std::memset(stack_.data(), 0, kFrameSize);
+    }
+    call_env_.rcu_locks = 0;
+    call_env_.preempt_locks = 0;
+    call_env_.open_iters = 0;
+    ExecResult result = dispatch(r, rg, static_cast<u32>(entry - kFuncPtrBase), 0);
+    if (result.status == ExecStatus::Ok) {
+        result = check_exit_state(result);
+    }
+    call_env_.memory = nullptr;
+    call_env_.callbacks = nullptr;
+    return result;
+}
+
 ExecResult Interpreter::check_exit_state(const ExecResult& result) {
     // What the verifier refuses at BPF_EXIT (spec §6), found at run time here.
     if (call_env_.rcu_locks != 0) {

@@ -49,6 +49,13 @@ public:
     /// mode). The skb's cb[] receives the program's writes.
     ExecResult run(RunInput& input) override;
 
+    /// Runs the program's function whose function-pointer value is `entry` (see kFuncPtrBase) on
+    /// its own, with r1..r5 as given: a fresh stack frame and the instance's map regions, no packet
+    /// and no context (r1 is not a context pointer). Tools fire due bpf_timer callbacks this way.
+    /// `entry` that is no function of the program is a BadCall.
+    ExecResult call_function(std::uint64_t entry, std::uint64_t r1, std::uint64_t r2, std::uint64_t r3,
+                             std::uint64_t r4, std::uint64_t r5);
+
     /// Why the last run did not end with ExecStatus::Ok: "pc N: ..." (empty after an Ok run).
     [[nodiscard]] const std::string& fault_message() const override { return fault_; }
 

@@ -131,18 +131,19 @@ TEST(HelperCatalog, UnsupportedHelpersSayWhy) {
     EXPECT_EQ(load(task, env).error().message,
               "helper bpf_get_current_task#35 is not available in userspace: it works on kernel objects (tasks, "
               "kernel or user memory, perf counters, BTF-typed pointers) that have no userspace equivalent");
-    const program::Program timer = probe(169);
-    EXPECT_EQ(load(timer, env).error().message,
-              "helper bpf_timer_init#169 is not available in userspace: timers are not implemented by sockfilter");
+    const program::Program percpu = probe(153);
+    EXPECT_EQ(load(percpu, env).error().message,
+              "helper bpf_per_cpu_ptr#153 is not available in userspace: it works on kernel objects (tasks, kernel or "
+              "user memory, perf counters, BTF-typed pointers) that have no userspace equivalent");
     // Unprivileged, the kernel refuses it itself.
     const Environment unpriv{&socket_filter(), &socket_filter_helpers(Privilege::None)};
-    EXPECT_EQ(load(timer, unpriv).error().message, "program of this type cannot use helper bpf_timer_init#169");
+    EXPECT_EQ(load(percpu, unpriv).error().message, "program of this type cannot use helper bpf_per_cpu_ptr#153");
 }
 
 TEST(HelperCatalog, RegistryHoldsTheImplementedHelpers) {
     const HelperRegistry& root = socket_filter_helpers(Privilege::Root);
     const HelperRegistry& none = socket_filter_helpers(Privilege::None);
-    EXPECT_EQ(root.all().size(), 49U);
+    EXPECT_EQ(root.all().size(), 53U);
     // Every unprivileged helper is implemented.
     EXPECT_EQ(none.all().size(), 32U);
     for (const auto& [id, def] : root.all()) {

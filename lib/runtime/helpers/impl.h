@@ -114,6 +114,13 @@ std::uint64_t for_each_map_elem(CallEnv&, std::uint64_t, std::uint64_t, std::uin
 std::uint64_t user_ringbuf_drain(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
                                  std::uint64_t);
 
+// Timers (timers.cc).
+std::uint64_t timer_init(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t timer_set_callback(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                 std::uint64_t);
+std::uint64_t timer_start(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t timer_cancel(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+
 // Dynptrs (dynptr.cc).
 std::uint64_t dynptr_from_mem(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
 std::uint64_t ringbuf_reserve_dynptr(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
