@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Map contents as text or JSON, walking keys with get_next_key as `bpftool map dump` does.
+// Map contents as text or JSON, walking keys with get_next_key as `bpftool map dump` does; and map
+// contents from JSON, written with the syscall-side update as `bpftool map update` would.
 #include "tools/maps_output.h"
+
+#include <cstring>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -113,6 +116,132 @@ void print_maps(runtime::Instance& inst, bool json) {
             fmt::print("{}\n", j.dump());
         }
     }
+}
+
+namespace {
+
+using Json = nlohmann::json;
+
+/// The bytes of a hex string member `field` of `entry`, which must have `size` of them.
+Result<std::vector<std::uint8_t>> hex_field(const Json& value, std::string_view field, std::size_t size) {
+    if (!value.is_string()) {
+        return fail(Errc::Format, "{} is not a hex string", field);
+    }
+    auto bytes = parse_hex(value.get<std::string>());
+    if (!bytes) {
+        return tl::unexpected(std::move(bytes.error()).with_context(std::string(field)));
+    }
+    if (bytes->size() != size) {
+        return fail(Errc::Format, "{} has {} bytes, the map's {} size is {}", field, bytes->size(),
+                    field.substr(0, field.find('[')), size);
+    }
+    return bytes;
+}
+
+/// Writes one entry of the JSON file into `m`.
+Result<void> init_entry(runtime::Map& m, const Json& entry) {
+    if (!entry.is_object()) {
+        return fail(Errc::Format, "an entry must be an object with \"key\" and \"value\" (or \"values\")");
+    }
+    for (const auto& member : entry.items()) {
+        const std::string& name = member.key();
+        if (name != "key" && name != "value" && name != "values") {
+            return fail(Errc::Format, "unknown member \"{}\" (expected key, value, values)", name);
+        }
+    }
+    const bool queue = m.type() == MapType::Queue || m.type() == MapType::Stack;
+    if (queue == entry.contains("key")) {
+        if (queue) {
+            return fail(Errc::Format, "a {} map takes values without keys", program::map_type_name(m.type()));
+        }
+        return fail(Errc::Format, "entry without \"key\"");
+    }
+    std::vector<std::uint8_t> key;
+    if (!queue) {
+        auto k = hex_field(entry["key"], "key", m.key_size());
+        if (!k) {
+            return tl::unexpected(std::move(k.error()));
+        }
+        key = std::move(*k);
+    }
+    std::vector<std::uint8_t> value(m.user_value_size());
+    if (m.is_percpu()) {
+        if (!entry.contains("values") || entry.contains("value")) {
+            return fail(Errc::Format, "a per-CPU map takes \"values\", one hex value per CPU");
+        }
+        const Json& values = entry["values"];
+        if (!values.is_array() || values.size() != m.cpus()) {
+            return fail(Errc::Format, "\"values\" must be an array of {} hex values (one per CPU; --cpus {})",
+                        m.cpus(), m.cpus());
+        }
+        const std::size_t stride = value.size() / m.cpus();
+        for (std::uint32_t cpu = 0; cpu < m.cpus(); ++cpu) {
+            auto v = hex_field(values[cpu], fmt::format("value[{}]", cpu), m.value_size());
+            if (!v) {
+                return tl::unexpected(std::move(v.error()));
+            }
+            std::memcpy(value.data() + cpu * stride, v->data(), v->size());
+        }
+    } else {
+        if (!entry.contains("value") || entry.contains("values")) {
+            return fail(Errc::Format, "entry without \"value\"");
+        }
+        auto v = hex_field(entry["value"], "value", m.value_size());
+        if (!v) {
+            return tl::unexpected(std::move(v.error()));
+        }
+        value = std::move(*v);
+    }
+    const std::int64_t rc = queue ? m.push(value.data(), 0) : m.update_user(key.data(), value.data(), 0);
+    if (rc != 0) {
+        return fail(Errc::InvalidArgument, "the update fails: {}", std::strerror(static_cast<int>(-rc)));
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<void> init_maps(runtime::Instance& inst, const std::string& path) {
+    auto bytes = read_file(path);
+    if (!bytes) {
+        return tl::unexpected(std::move(bytes.error()));
+    }
+    const Json doc = Json::parse(bytes->begin(), bytes->end(), nullptr, false);
+    if (doc.is_discarded()) {
+        return fail(Errc::Parse, "{}: not valid JSON", path);
+    }
+    if (!doc.is_object()) {
+        return fail(Errc::Format, "{}: expected an object whose members are map names", path);
+    }
+    for (const auto& [name, entries] : doc.items()) {
+        const std::int64_t index = inst.find_map(name);
+        if (index < 0) {
+            std::string known;
+            for (std::size_t i = 0; i < inst.map_count(); ++i) {
+                known += (i == 0 ? "" : ", ") + inst.map_name(i);
+            }
+            return fail(Errc::InvalidArgument, "{}: no map \"{}\" in the object (its maps: {})", path, name,
+                        known.empty() ? std::string("none") : known);
+        }
+        runtime::Map& m = inst.map(static_cast<std::size_t>(index));
+        const MapType t = m.type();
+        if (t == MapType::ProgArray || t == MapType::Ringbuf || t == MapType::UserRingbuf ||
+            t == MapType::PerfEventArray || t == MapType::ArrayOfMaps || t == MapType::HashOfMaps) {
+            return fail(Errc::InvalidArgument, "{}: map \"{}\": a {} map cannot be preloaded", path, name,
+                        program::map_type_name(t));
+        }
+        if (!entries.is_array()) {
+            return fail(Errc::Format, "{}: map \"{}\": expected an array of entries", path, name);
+        }
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            auto done = init_entry(m, entries[i]);
+            if (!done) {
+                return tl::unexpected(
+                    std::move(done.error()).with_context(fmt::format("{}: map \"{}\" entry {}", path, name, i)));
+            }
+        }
+    }
+    return {};
 }
 
 }  // namespace sockfilter::tools

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
-// Printing an instance's maps after a run (`sockfilter run --maps`).
+// Map contents in and out of a run: preloading from JSON (`sockfilter run --map-init`) and printing
+// after it (`sockfilter run --maps`).
 #pragma once
 
+#include <string>
+
 #include "runtime/instance.h"
+#include "support/result.h"
 
 namespace sockfilter::tools {
 
@@ -10,5 +14,11 @@ namespace sockfilter::tools {
 /// CPU; prog arrays: the program name). Ring buffers and perf event arrays print what was left
 /// unread. JSON prints one object per map.
 void print_maps(runtime::Instance& instance, bool json);
+
+/// Preloads maps from the JSON file `path`: `{"map": [{"key": "hex", "value": "hex"}, ...], ...}`,
+/// per-CPU maps with `"values": ["hex", ...]` (one per CPU), queues and stacks with `"value"` only
+/// (pushed in order). Entries are written with BPF_MAP_UPDATE_ELEM's rules (BPF_ANY), so an array
+/// index out of range or a frozen `.rodata` fails. Errors name the file, the map and the entry.
+[[nodiscard]] Result<void> init_maps(runtime::Instance& instance, const std::string& path);
 
 }  // namespace sockfilter::tools

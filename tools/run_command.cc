@@ -13,6 +13,7 @@
 #include "asm/assembler.h"
 #include "pcap/reader.h"
 #include "pcap/writer.h"
+#include "runtime/helpers.h"
 #include "runtime/instance.h"
 #include "runtime/load.h"
 #include "runtime/maps/ringbuf.h"
@@ -36,6 +37,8 @@ struct RunArgs {
     std::string ctx;
     std::string format = "auto";
     std::string program_name;
+    std::string map_init;
+    std::string privilege = "root";
     bool json = false;
     bool trace = false;
     bool maps = false;
@@ -118,6 +121,13 @@ struct Engines {
     std::vector<std::unique_ptr<vm::Interpreter>> interps;
 };
 
+/// The loader's privilege `--privilege` names (validated by the option).
+runtime::Privilege privilege_of(const std::string& name) {
+    return name == "none" ? runtime::Privilege::None
+           : name == "bpf" ? runtime::Privilege::Bpf
+                           : runtime::Privilege::Root;
+}
+
 Result<Engines> make_engines(const ProgramInput& input, const RunArgs& args) {
     Engines e;
     e.object = &input.object;
@@ -133,7 +143,14 @@ Result<Engines> make_engines(const ProgramInput& input, const RunArgs& args) {
         return tl::unexpected(std::move(inst.error()));
     }
     e.instance = std::move(*inst);
+    if (!args.map_init.empty()) {
+        auto done = init_maps(*e.instance, args.map_init);
+        if (!done) {
+            return tl::unexpected(std::move(done.error()).with_context("--map-init"));
+        }
+    }
     runtime::Environment env = runtime::socket_filter_env();
+    env.helpers = &runtime::socket_filter_helpers(privilege_of(args.privilege));
     env.instance = e.instance.get();
     env.kfuncs = input.object.kfuncs;
     vm::Options options;
@@ -439,6 +456,13 @@ void add_run_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--format", args->format, "Program format: auto, asm, raw, elf")->capture_default_str();
     cmd->add_option("--program", args->program_name, "Program of an ELF object to run (its function name)");
     cmd->add_flag("--maps", args->maps, "Print every map's contents after the run");
+    cmd->add_option("--map-init", args->map_init,
+                    "Preload maps from JSON: {\"map\": [{\"key\": \"hex\", \"value\": \"hex\"}, ...], ...}");
+    cmd->add_option("--privilege", args->privilege,
+                    "The loader's privilege, which decides the helpers a program may call: root (CAP_BPF and "
+                    "CAP_PERFMON), bpf (CAP_BPF only), none (unprivileged)")
+        ->check(CLI::IsMember({"root", "bpf", "none"}))
+        ->capture_default_str();
     cmd->add_option("--seed", args->seed, "Seed of bpf_get_prandom_u32 and hash maps")->capture_default_str();
     cmd->add_option("--cpus", args->cpus, "Simulated CPUs (per-CPU maps keep this many values)")
         ->capture_default_str();
