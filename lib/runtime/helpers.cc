@@ -54,6 +54,10 @@ constexpr std::array kImpls{
     Impl{89, &helpers::map_peek_elem},
     Impl{105, &helpers::strtol},
     Impl{106, &helpers::strtoul},
+    Impl{112, &helpers::probe_read_user},
+    Impl{113, &helpers::probe_read_kernel},
+    Impl{114, &helpers::probe_read_user_str},
+    Impl{115, &helpers::probe_read_kernel_str},
     Impl{118, &helpers::jiffies64},
     Impl{120, &helpers::get_ns_current_pid_tgid},
     Impl{122, &helpers::get_netns_cookie},
@@ -74,6 +78,7 @@ constexpr std::array kImpls{
     Impl{177, &helpers::trace_vprintk},
     Impl{181, &helpers::loop},
     Impl{182, &helpers::strncmp},
+    Impl{194, &helpers::kptr_xchg},
     Impl{195, &helpers::map_lookup_percpu_elem},
     Impl{197, &helpers::dynptr_from_mem},
     Impl{198, &helpers::ringbuf_reserve_dynptr},
@@ -84,6 +89,8 @@ constexpr std::array kImpls{
     Impl{203, &helpers::dynptr_data},
     Impl{208, &helpers::ktime_get_tai_ns},
     Impl{209, &helpers::user_ringbuf_drain},
+    Impl{210, &helpers::cgrp_storage_get},
+    Impl{211, &helpers::cgrp_storage_delete},
 };
 
 /// Why a helper the kernel allows has no implementation here.
@@ -92,9 +99,6 @@ std::string_view unsupported_reason(std::int32_t id) {
     case 93:
     case 94:
         return "socket filters cannot use bpf_spin_lock (the kernel refuses every map with a spin lock for them)";
-    case 210:
-    case 211:
-        return "cgroup storage needs a struct cgroup pointer, which only perfmon BTF pointer walks produce";
     default:
         return "it works on kernel objects (tasks, kernel or user memory, perf counters, BTF-typed pointers) that "
                "have no userspace equivalent";

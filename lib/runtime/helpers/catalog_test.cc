@@ -143,7 +143,7 @@ TEST(HelperCatalog, UnsupportedHelpersSayWhy) {
 TEST(HelperCatalog, RegistryHoldsTheImplementedHelpers) {
     const HelperRegistry& root = socket_filter_helpers(Privilege::Root);
     const HelperRegistry& none = socket_filter_helpers(Privilege::None);
-    EXPECT_EQ(root.all().size(), 53U);
+    EXPECT_EQ(root.all().size(), 60U);
     // Every unprivileged helper is implemented.
     EXPECT_EQ(none.all().size(), 32U);
     for (const auto& [id, def] : root.all()) {

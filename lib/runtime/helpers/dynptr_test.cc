@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// for_each_map_elem, user_ringbuf_drain, the dynptr helpers and the kfuncs: results, error codes,
-// faults, and load()'s kfunc resolution.
+// for_each_map_elem, user_ringbuf_drain, the dynptr helpers, the kfuncs, probe_read_*, kptr_xchg
+// and cgroup storage: results, error codes, faults, and load()'s kfunc resolution.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -241,6 +241,46 @@ TEST_F(Dynptrs, IterNumAndSections) {
     env_.fault.clear();
     h::kf_preempt_enable(env_, 0, 0, 0, 0, 0);
     EXPECT_EQ(env_.fault, "unmatched attempt to enable preemption (kernel function bpf_preempt_enable)");
+}
+
+TEST_F(Dynptrs, ProbeReadOnlyOwnRegions) {
+    std::memcpy(stack_.data() + 100, "hello", 6);
+    EXPECT_EQ(h::probe_read_kernel(env_, at(0), 4, at(100), 0, 0), 0U);
+    EXPECT_EQ(std::memcmp(stack_.data(), "hell", 4), 0);
+    std::memset(stack_.data(), 0xee, 8);
+    EXPECT_EQ(s64(h::probe_read_user(env_, at(0), 8, 0xffff0000, 0, 0)), -14);
+    EXPECT_EQ(stack_[0], 0);
+    EXPECT_EQ(stack_[7], 0);
+    EXPECT_EQ(h::probe_read_kernel_str(env_, at(0), 16, at(100), 0, 0), 6U);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(stack_.data())), "hello");
+    EXPECT_EQ(h::probe_read_user_str(env_, at(0), 3, at(100), 0, 0), 3U);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(stack_.data())), "he");
+    // A string running off the end of the region.
+    std::memset(stack_.data() + 250, 'x', 6);
+    EXPECT_EQ(s64(h::probe_read_kernel_str(env_, at(0), 16, at(250), 0, 0)), -14);
+    EXPECT_EQ(stack_[0], 0);
+    EXPECT_EQ(h::probe_read_kernel(env_, at(0), 0, 0, 0, 0), 0U);
+}
+
+TEST_F(Dynptrs, KptrXchgAndCgroupStorageTakeOnlyNull) {
+    store_le<std::uint64_t>(stack_.data(), 0x1234);
+    EXPECT_EQ(h::kptr_xchg(env_, at(0), 0, 0, 0, 0), 0x1234U);
+    EXPECT_EQ(h::kptr_xchg(env_, at(0), 0, 0, 0, 0), 0U);
+    h::kptr_xchg(env_, at(0), 0x5000, 0, 0, 0);
+    EXPECT_NE(env_.fault.find("no referenced kernel object exists"), std::string::npos) << env_.fault;
+    env_.fault.clear();
+    program::MapSpec cgs = map_spec("cg", MapType::CgrpStorage, 4, 8, 0, program::kMapNoPrealloc);
+    cgs.btf_key_type_id = 1;
+    cgs.btf_value_type_id = 2;
+    auto inst = make_instance({cgs});
+    ASSERT_NE(inst, nullptr);
+    CallEnv env = make_env(inst.get(), &mem_);
+    const std::uint64_t cg = inst->map_handle(0);
+    EXPECT_EQ(h::cgrp_storage_get(env, cg, 0, 0, 1, 0), 0U);
+    EXPECT_EQ(s64(h::cgrp_storage_delete(env, cg, 0, 0, 0, 0)), -22);
+    EXPECT_TRUE(env.fault.empty()) << env.fault;
+    h::cgrp_storage_get(env, cg, 0x8000, 0, 1, 0);
+    EXPECT_NE(env.fault.find("is not a struct cgroup pointer"), std::string::npos) << env.fault;
 }
 
 TEST_F(Dynptrs, LoadResolvesKfuncsByName) {

@@ -114,6 +114,18 @@ std::uint64_t for_each_map_elem(CallEnv&, std::uint64_t, std::uint64_t, std::uin
 std::uint64_t user_ringbuf_drain(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
                                  std::uint64_t);
 
+// Memory by address, kptrs and cgroup storage (probe.cc).
+std::uint64_t probe_read_user(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t probe_read_kernel(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t probe_read_user_str(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                  std::uint64_t);
+std::uint64_t probe_read_kernel_str(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                    std::uint64_t);
+std::uint64_t kptr_xchg(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t cgrp_storage_get(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t cgrp_storage_delete(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                  std::uint64_t);
+
 // Timers (timers.cc).
 std::uint64_t timer_init(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
 std::uint64_t timer_set_callback(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
