@@ -43,9 +43,11 @@ struct Output {
     std::vector<std::uint8_t> bytes;     ///< Ringbuf, PerfEvent: the record
 };
 
-/// A bpf_timer a program initialised: the state behind the 16-byte field in a map value (which
-/// itself stays opaque), keyed by the field's address.
+/// A bpf_timer (or bpf_wq) a program initialised: the state behind the 16-byte field in a map
+/// value (which itself stays opaque), keyed by the field's address. A started bpf_wq is a timer
+/// due at once: its work runs before the next packet.
 struct Timer {
+    bool wq = false;                 ///< a bpf_wq (bpf_wq_* kfuncs), not a bpf_timer
     std::size_t map = 0;             ///< index of the map holding the timer
     std::vector<std::uint8_t> key;   ///< key of the element holding it
     std::uint64_t value = 0;         ///< address of that element's value

@@ -145,7 +145,7 @@ std::uint64_t dynptr_read(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t,
 std::uint64_t dynptr_write(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
 std::uint64_t dynptr_data(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
 
-// Kfuncs (dynptr.cc, kfuncs.cc).
+// Kfuncs (dynptr.cc, kfuncs.cc, timers.cc).
 std::uint64_t kf_dynptr_from_skb(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
                                  std::uint64_t);
 std::uint64_t kf_dynptr_slice(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
@@ -165,6 +165,10 @@ std::uint64_t kf_rcu_read_unlock(CallEnv&, std::uint64_t, std::uint64_t, std::ui
 std::uint64_t kf_preempt_disable(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
                                  std::uint64_t);
 std::uint64_t kf_preempt_enable(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t kf_wq_init(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+std::uint64_t kf_wq_set_callback_impl(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                      std::uint64_t);
+std::uint64_t kf_wq_start(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
 std::uint64_t kf_map_sum_elem_count(CallEnv&, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
                                     std::uint64_t);
 

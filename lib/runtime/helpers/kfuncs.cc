@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The socket-filter kfuncs by name (spec §6, empirical/kfuncs.md): the numeric iterator, the RCU
-// and preemption sections, bpf_map_sum_elem_count, the dynptr family (dynptr.cc), and every other
+// and preemption sections, bpf_map_sum_elem_count, the dynptr family (dynptr.cc), bpf_wq
+// (timers.cc), and every other
 // kfunc the kernel registers for the type with the message it is refused with here.
 #include <fmt/format.h>
 
@@ -173,9 +174,9 @@ const std::array<KfuncDef, 35> kKfuncs{{
      "bpf_iter_css_task_next: userspace has no cgroup or task objects to iterate"},
     {"bpf_iter_css_task_destroy", nullptr,
      "bpf_iter_css_task_destroy: userspace has no cgroup or task objects to iterate"},
-    {"bpf_wq_init", nullptr, "bpf_wq_init: workqueues are not implemented by sockfilter"},
-    {"bpf_wq_set_callback_impl", nullptr, "bpf_wq_set_callback_impl: workqueues are not implemented by sockfilter"},
-    {"bpf_wq_start", nullptr, "bpf_wq_start: workqueues are not implemented by sockfilter"},
+    {"bpf_wq_init", &helpers::kf_wq_init, {}},
+    {"bpf_wq_set_callback_impl", &helpers::kf_wq_set_callback_impl, {}},
+    {"bpf_wq_start", &helpers::kf_wq_start, {}},
 }};
 
 }  // namespace

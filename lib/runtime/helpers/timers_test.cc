@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// bpf_timer helpers on the virtual clock: error codes, arming, due order, firing bookkeeping and
-// cancelling from the timer's own callback.
+// bpf_timer helpers and bpf_wq kfuncs on the virtual clock: error codes, arming, due order, firing
+// bookkeeping and cancelling from the timer's own callback.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -108,6 +108,31 @@ TEST_F(Timers, HashElementsAndBadArguments) {
     const std::array<std::uint8_t, 4> k0{};
     h::timer_init(env_, addr(inst_->map(2).lookup(k0.data())), handle(2), 0, 0, 0);
     EXPECT_EQ(env_.fault, "bpf_timer_init: timers live only in array, hash and lru_hash map values");
+}
+
+TEST_F(Timers, WorkQueueRunsBeforeTheNextPacket) {
+    const std::uint64_t w = timer(1);
+    EXPECT_EQ(s64(h::kf_wq_set_callback_impl(env_, w, 0x77, 0, 0, 0)), -22);
+    EXPECT_EQ(s64(h::kf_wq_start(env_, w, 0, 0, 0, 0)), -22);
+    EXPECT_EQ(s64(h::kf_wq_init(env_, w, handle(0), 1, 0, 0)), -22);
+    EXPECT_EQ(h::kf_wq_init(env_, w, handle(0), 0, 0, 0), 0U);
+    EXPECT_EQ(s64(h::kf_wq_init(env_, w, handle(0), 0, 0, 0)), -16);
+    EXPECT_EQ(s64(h::kf_wq_start(env_, w, 0, 0, 0, 0)), -22);  // no callback
+    EXPECT_EQ(s64(h::kf_wq_set_callback_impl(env_, w, 0x77, 1, 0, 0)), -22);
+    EXPECT_EQ(h::kf_wq_set_callback_impl(env_, w, 0x77, 0, 0, 0), 0U);
+    EXPECT_EQ(s64(h::kf_wq_start(env_, w, 1, 0, 0, 0)), -22);
+    inst_->set_now_ns(500);
+    EXPECT_EQ(h::kf_wq_start(env_, w, 0, 0, 0, 0), 0U);
+    EXPECT_EQ(h::kf_wq_start(env_, w, 0, 0, 0, 0), 0U);  // already pending: queued once
+    const auto due = inst_->due_timers(500);
+    ASSERT_EQ(due.size(), 1U);
+    const auto call = inst_->start_timer_callback(due[0]);
+    ASSERT_TRUE(call.has_value());
+    EXPECT_EQ(call->value, w - 8);
+    inst_->finish_timer_callback();
+    // A bpf_wq is not a bpf_timer.
+    h::timer_start(env_, w, 1, 0, 0, 0);
+    EXPECT_NE(env_.fault.find("is a bpf_wq"), std::string::npos) << env_.fault;
 }
 
 }  // namespace
