@@ -3,6 +3,10 @@
 // registers), callx with helper ids and function pointers, kfuncs.
 #include <gtest/gtest.h>
 
+#include <array>
+
+#include "runtime/instance.h"
+#include "support/bytes.h"
 #include "vm/vm_test_util.h"
 
 namespace sockfilter::vm::testing {
@@ -183,6 +187,54 @@ TEST(CallFunction, RunsOneFunctionOnItsOwnFrame) {
     const ExecResult bad = vm.call_function(kFuncPtrBase + 4, 0, 0, 0, 0, 0);
     EXPECT_EQ(bad.status, ExecStatus::BadCall);
     EXPECT_EQ(vm.fault_message(), "pc 0: 0xbf000000004 is not a function of the program");
+}
+
+TEST(CallFunction, FiresADueTimerWithTheKernelsArguments) {
+    // A socket filter arms a timer in its array value (timer at 0, counter at 16) for +100 ns; the
+    // callback (18) adds 1 to the counter through r3 (value) and reads the key through r2.
+    program::MapSpec spec;
+    spec.name = "timers";
+    spec.type = program::MapType::Array;
+    spec.key_size = 4;
+    spec.value_size = 24;
+    spec.max_entries = 1;
+    auto inst = runtime::Instance::create(std::vector<program::MapSpec>{spec}, {});
+    ASSERT_TRUE(inst.has_value());
+    Code c;
+    auto lddw = [&](std::uint8_t dst, Op op, std::int32_t imm) {
+        isa::Insn lo = I(op, dst);
+        lo.imm = imm;
+        c << lo << isa::Insn{};
+    };
+    lddw(6, Op::LddwMapIdxValue, 0);  // 0
+    lddw(7, Op::LddwMapIdx, 0);       // 2
+    c << I(Op::Mov64Reg, 1, 6) << I(Op::Mov64Reg, 2, 7) << I(Op::Mov64Imm, 3, 0, 0, 1) << I(Op::CallHelper, 0, 0, 0, 169)
+      << I(Op::Mov64Reg, 1, 6);       // 8
+    lddw(2, Op::LddwFunc, 8);         // 9: the callback at 9 + 1 + 8 = 18
+    c << I(Op::CallHelper, 0, 0, 0, 170) << I(Op::Mov64Reg, 1, 6) << I(Op::Mov64Imm, 2, 0, 0, 100)
+      << I(Op::Mov64Imm, 3) << I(Op::CallHelper, 0, 0, 0, 171) << I(Op::Mov64Imm, 0) << I(Op::Exit);
+    c << I(Op::Ldx32, 4, 2, 0) << I(Op::Ldx64, 0, 3, 16) << I(Op::Add64Imm, 0, 0, 0, 1) << I(Op::Add64Reg, 0, 4)
+      << I(Op::Stx64, 3, 0, 16) << I(Op::Mov64Imm, 0) << I(Op::Exit);
+    const program::Program p = make_program(c);
+    runtime::Environment env = sf_environment();
+    env.instance = inst->get();
+    auto loaded = runtime::load(p, env);
+    ASSERT_TRUE(loaded.has_value()) << loaded.error().render();
+    Interpreter vm(*loaded);
+    RunInput in;
+    ASSERT_EQ(vm.run(in).status, ExecStatus::Ok) << vm.fault_message();
+    runtime::Instance& i = **inst;
+    EXPECT_TRUE(i.due_timers(99).empty());
+    const auto due = i.due_timers(100);
+    ASSERT_EQ(due.size(), 1U);
+    const auto call = i.start_timer_callback(due[0]);
+    ASSERT_TRUE(call.has_value());
+    const ExecResult r = vm.call_function(call->callback, call->map_handle, call->key, call->value, 0, 0);
+    i.finish_timer_callback();
+    ASSERT_EQ(r.status, ExecStatus::Ok) << vm.fault_message();
+    const std::array<std::uint8_t, 4> key{};
+    EXPECT_EQ(load_le<std::uint64_t>(i.map(0).lookup(key.data()) + 16), 1U);
+    EXPECT_TRUE(i.due_timers(1000).empty());
 }
 
 }  // namespace
