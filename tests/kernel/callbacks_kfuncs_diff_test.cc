@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Callback helpers, dynptrs and kfuncs against the running kernel: each hand-encoded socket
 // filter runs under BPF_PROG_TEST_RUN and in our interpreter on make_skb(frame, test-run), and
-// the return values must agree (bpf_loop, bpf_for_each_map_elem on an array, the skb dynptr
+// the return values must agree (bpf_loop, bpf_for_each_map_elem on an array and a hash, the skb dynptr
 // kfuncs with bpf_dynptr_read/write/data, bpf_iter_num, bpf_map_sum_elem_count, the RCU and
 // preemption sections). kfunc calls carry vmlinux BTF ids for the kernel (libbpf's
 // btf__find_by_name_kind) and an index into the kfunc names for us.
@@ -307,6 +307,12 @@ TEST_F(CallbacksKfuncsDiff, ForEachArray) {
     EXPECT_EQ(both(for_each_prog(0, 100), {}, {array}), std::to_string((4 << 16) + 100 + 6000));
     EXPECT_EQ(both(for_each_prog(0, 1), {}, {array}), std::to_string((2 << 16) + 30 + 1000));
     EXPECT_EQ(both(for_each_prog(2, 100), {}, {array}), std::to_string(-22 * 65536));
+    // A hash map: every element once (the sum does not depend on the bucket order).
+    TestMap hash = array;
+    hash.spec.type = program::MapType::Hash;
+    hash.spec.max_entries = 8;
+    hash.entries.pop_back();
+    EXPECT_EQ(both(for_each_prog(0, 100), {}, {hash}), std::to_string((3 << 16) + 60 + 3000));
 }
 
 /// The skb dynptr kfuncs: r6 = ctx; dynptr at fp-16 from bpf_dynptr_from_skb(ctx, flags), then `body`.
