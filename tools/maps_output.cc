@@ -3,6 +3,8 @@
 // contents from JSON, written with the syscall-side update as `bpftool map update` would.
 #include "tools/maps_output.h"
 
+#include <optional>
+
 #include <cstring>
 
 #include <fmt/core.h>
@@ -51,9 +53,15 @@ std::vector<std::string> value_texts(const runtime::Map& m, const std::vector<st
 
 }  // namespace
 
-void print_maps(runtime::Instance& inst, bool json) {
+void print_maps(runtime::Instance& inst, bool json, const BtfFormatter* btf) {
     for (std::size_t i = 0; i < inst.map_count(); ++i) {
         runtime::Map& m = inst.map(i);
+        // Keys and values decoded through BTF where the map's definition names their types.
+        auto decode = [&](std::uint32_t type, std::span<const std::uint8_t> bytes) -> std::optional<std::string> {
+            return btf != nullptr ? btf->format(type, bytes) : std::nullopt;
+        };
+        const std::uint32_t key_type = m.spec().btf_key_type_id;
+        const std::uint32_t value_type = m.spec().btf_value_type_id;
         const std::string type = program::map_type_name(m.type());
         const bool keyed = m.key_size() != 0 && m.type() != MapType::Ringbuf && m.type() != MapType::UserRingbuf &&
                            m.type() != MapType::PerfEventArray;
@@ -78,20 +86,39 @@ void print_maps(runtime::Instance& inst, bool json) {
                     continue;
                 }
                 const auto values = value_texts(m, value);
+                const auto key_text = decode(key_type, key);
+                std::vector<std::optional<std::string>> decoded;
+                const std::size_t stride = m.is_percpu() ? value.size() / m.cpus() : value.size();
+                for (std::size_t cpu = 0; cpu < values.size(); ++cpu) {
+                    decoded.push_back(decode(value_type, std::span(value).subspan(cpu * stride, m.value_size())));
+                }
                 if (json) {
                     nlohmann::ordered_json e{{"key", to_hex(key)}};
+                    if (key_text) {
+                        e["key_btf"] = *key_text;
+                    }
                     if (m.is_percpu()) {
                         e["values"] = values;
                     } else {
                         e["value"] = to_hex(value);
                     }
-                    j["map"]["entries"].push_back(e);
-                } else if (m.is_percpu()) {
-                    for (std::size_t cpu = 0; cpu < values.size(); ++cpu) {
-                        fmt::print("    {} [cpu {}]: {}\n", to_hex(key, " "), cpu, values[cpu]);
+                    if (decoded[0]) {
+                        nlohmann::ordered_json list = nlohmann::ordered_json::array();
+                        for (const auto& d : decoded) {
+                            list.push_back(d.value_or(""));
+                        }
+                        e[m.is_percpu() ? "values_btf" : "value_btf"] =
+                            m.is_percpu() ? list : nlohmann::ordered_json(*decoded[0]);
                     }
-                } else {
-                    fmt::print("    {}: {}\n", to_hex(key, " "), values[0]);
+                    j["map"]["entries"].push_back(e);
+                    continue;
+                }
+                for (std::size_t cpu = 0; cpu < values.size(); ++cpu) {
+                    const std::string where = m.is_percpu() ? fmt::format(" [cpu {}]", cpu) : std::string();
+                    fmt::print("    {}{}: {}\n", to_hex(key, " "), where, values[cpu]);
+                    if (key_text || decoded[cpu]) {
+                        fmt::print("        {} => {}\n", key_text.value_or("?"), decoded[cpu].value_or("?"));
+                    }
                 }
             }
         } else if (m.type() == MapType::Queue || m.type() == MapType::Stack) {

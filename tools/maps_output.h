@@ -6,14 +6,16 @@
 #include <string>
 
 #include "runtime/instance.h"
+#include "tools/btf_format.h"
 #include "support/result.h"
 
 namespace sockfilter::tools {
 
 /// Prints every map: name, type, and each key with its value in hex (per-CPU maps: one value per
-/// CPU; prog arrays: the program name). Ring buffers and perf event arrays print what was left
-/// unread. JSON prints one object per map.
-void print_maps(runtime::Instance& instance, bool json);
+/// CPU; prog arrays: the program name), and, where `btf` is given and the map's definition names
+/// BTF types, the key and value decoded (`key_btf`, `value_btf` / `values_btf` in JSON). Ring
+/// buffers and perf event arrays print what was left unread. JSON prints one object per map.
+void print_maps(runtime::Instance& instance, bool json, const BtfFormatter* btf);
 
 /// Preloads maps from the JSON file `path`: `{"map": [{"key": "hex", "value": "hex"}, ...], ...}`,
 /// per-CPU maps with `"values": ["hex", ...]` (one per CPU), queues and stacks with `"value"` only

@@ -370,7 +370,8 @@ int run_main(const RunArgs& args) {
     auto finish = [&]() {
         runner.summary();
         if (args.maps) {
-            print_maps(*engines->instance, args.json);
+            const auto btf = BtfFormatter::create(input->object.btf);
+            print_maps(*engines->instance, args.json, btf.get());
         }
         return runner.totals.faulted == 0 ? kExitOk : kExitFailure;
     };
