@@ -63,9 +63,6 @@ Dynptr make(std::uint64_t data, DynptrType type, std::uint32_t size, bool rdonly
     return d;
 }
 
-/// The dynptr at `addr` re-encoded after a change (adjust).
-void update(std::uint64_t addr, const Dynptr& d) { store_dynptr(at(addr), d); }
-
 }  // namespace
 
 void store_dynptr(std::uint8_t* to, const Dynptr& d) {
@@ -236,10 +233,8 @@ namespace {
 std::uint64_t commit_dynptr(CallEnv& env, std::string_view name, std::uint64_t r1, std::uint64_t flags,
                             bool discard) {
     Dynptr d;
-    if (!load_dynptr(env, name, 1, r1, d)) {
-        return 0;
-    }
-    if (d.is_null()) {
+    std::uint8_t* slot = dynptr_slot(env, name, 1, r1);
+    if (slot == nullptr || !load_dynptr(env, name, 1, r1, d) || d.is_null()) {
         return 0;
     }
     if (d.type != DynptrType::Ringbuf) {
@@ -249,7 +244,7 @@ std::uint64_t commit_dynptr(CallEnv& env, std::string_view name, std::uint64_t r
     const std::uint64_t rc = discard ? ringbuf_discard(env, d.data, flags, 0, 0, 0)
                                      : ringbuf_submit(env, d.data, flags, 0, 0, 0);
     if (env.fault.empty()) {
-        store_null_dynptr(at(r1));
+        store_null_dynptr(slot);
     }
     return rc;
 }
@@ -336,9 +331,13 @@ std::uint64_t kf_dynptr_adjust(CallEnv& env, std::uint64_t r1, std::uint64_t r2,
     if (start > end) {
         return neg(kEinval);
     }
+    std::uint8_t* slot = dynptr_slot(env, "bpf_dynptr_adjust", 1, r1);
+    if (slot == nullptr) {
+        return 0;
+    }
     d.offset += start;
     d.size = end - start;
-    update(r1, d);
+    store_dynptr(slot, d);
     return 0;
 }
 
