@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kernel_env.h"
+#include "uapi_insn.h"
 #include "program/object.h"
 #include "program/program.h"
 #include "runtime/instance.h"
@@ -33,15 +34,6 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-bpf_insn insn(int code, int dst, int src, std::int16_t off, std::int32_t imm) {
-    bpf_insn i{};
-    i.code = static_cast<std::uint8_t>(code);
-    i.dst_reg = static_cast<std::uint8_t>(dst & 0xf) & 0xfU;
-    i.src_reg = static_cast<std::uint8_t>(src & 0xf) & 0xfU;
-    i.off = off;
-    i.imm = imm;
-    return i;
-}
 bpf_insn mov_imm(int dst, std::int32_t imm) { return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
 bpf_insn mov_reg(int dst, int src) { return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
 bpf_insn add_imm(int dst, std::int32_t imm) { return insn(BPF_ALU64 | BPF_ADD | BPF_K, dst, 0, 0, imm); }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernel_env.h"
+#include "uapi_insn.h"
 #include "runtime/helpers/impl.h"
 #include "runtime/helpers/test_util.h"
 #include "runtime/maps/fd_maps.h"
@@ -35,16 +36,6 @@ constexpr std::uint32_t kOutSize = 256;
 constexpr std::int16_t kBufOff = 8;
 constexpr std::int16_t kAuxOff = 136;
 
-// Instruction encoders (kernel UAPI struct bpf_insn).
-bpf_insn insn(int code, int dst, int src, std::int16_t off, std::int32_t imm) {
-    bpf_insn i{};
-    i.code = static_cast<std::uint8_t>(code);
-    i.dst_reg = static_cast<std::uint8_t>(dst & 0xf) & 0xfU;
-    i.src_reg = static_cast<std::uint8_t>(src & 0xf) & 0xfU;
-    i.off = off;
-    i.imm = imm;
-    return i;
-}
 bpf_insn mov64_imm(int dst, std::int32_t imm) { return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
 bpf_insn mov32_imm(int dst, std::int32_t imm) { return insn(BPF_ALU | BPF_MOV | BPF_K, dst, 0, 0, imm); }
 bpf_insn mov64_reg(int dst, int src) { return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
