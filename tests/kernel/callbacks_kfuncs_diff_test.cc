@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel/fd.h"
 #include "kernel_env.h"
 #include "uapi_insn.h"
 #include "program/object.h"
@@ -77,18 +78,7 @@ struct TestMap {
     std::vector<std::pair<Bytes, Bytes>> entries;  ///< syscall-side updates after creation
 };
 
-struct Fd {
-    int fd = -1;
-    explicit Fd(int f = -1) : fd(f) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-    ~Fd() {
-        if (fd >= 0) {
-            close(fd);
-        }
-    }
-};
+using kernel::Fd;
 
 class CallbacksKfuncsDiff : public KernelTest {
 protected:
@@ -113,11 +103,11 @@ protected:
         for (const TestMap& m : maps) {
             fds.emplace_back(bpf_map_create(static_cast<bpf_map_type>(m.spec.type), nullptr, m.spec.key_size,
                                             m.spec.value_size, m.spec.max_entries, nullptr));
-            if (fds.back().fd < 0) {
+            if (fds.back().get() < 0) {
                 return "error: map create";
             }
             for (const auto& [k, v] : m.entries) {
-                if (bpf_map_update_elem(fds.back().fd, k.data(), v.data(), BPF_ANY) != 0) {
+                if (bpf_map_update_elem(fds.back().get(), k.data(), v.data(), BPF_ANY) != 0) {
                     return "error: map update";
                 }
             }
@@ -131,7 +121,7 @@ protected:
                 }
                 in.imm = id;
             } else if (in.code == (BPF_LD | BPF_IMM | BPF_DW) && in.src_reg == BPF_PSEUDO_MAP_FD) {
-                in.imm = fds[static_cast<std::size_t>(in.imm)].fd;
+                in.imm = fds[static_cast<std::size_t>(in.imm)].get();
             }
         }
         // Callbacks need BTF func_info: one `int f(void)` per function (main, then each callback).
@@ -160,7 +150,7 @@ protected:
             lo.func_info_rec_size = sizeof(bpf_func_info);
         }
         Fd fd(bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "sf_cb", "GPL", prog.data(), prog.size(), &lo));
-        if (fd.fd < 0) {
+        if (fd.get() < 0) {
             // The last line before the verifier's statistics.
             std::string last;
             std::string line;
@@ -179,7 +169,7 @@ protected:
         }
         Bytes f = frame();
         LIBBPF_OPTS(bpf_test_run_opts, ro, .data_in = f.data(), .data_size_in = static_cast<__u32>(f.size()));
-        if (bpf_prog_test_run_opts(fd.fd, &ro) != 0) {
+        if (bpf_prog_test_run_opts(fd.get(), &ro) != 0) {
             return "error: test run";
         }
         return std::to_string(static_cast<std::int32_t>(ro.retval));

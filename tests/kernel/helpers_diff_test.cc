@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel/fd.h"
 #include "kernel_env.h"
 #include "uapi_insn.h"
 #include "runtime/helpers/impl.h"
@@ -51,19 +52,7 @@ void ld_map(std::vector<bpf_insn>& p, int dst, int fd, std::int32_t value_off = 
     p.push_back(insn(0, 0, 0, 0, value_off < 0 ? 0 : value_off));
 }
 
-/// An fd closed on destruction.
-struct Fd {
-    int fd = -1;
-    explicit Fd(int f = -1) : fd(f) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-    ~Fd() {
-        if (fd >= 0) {
-            close(fd);
-        }
-    }
-};
+using kernel::Fd;
 
 /// An IPv4/UDP frame: 14-byte Ethernet header, 20-byte IP header, 8-byte UDP header, payload.
 Bytes frame() {
@@ -82,15 +71,12 @@ protected:
         if (IsSkipped() || HasFailure()) {
             return;
         }
-        out_.fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sf_out", 4, kOutSize, 1, nullptr);
-        ASSERT_GE(out_.fd, 0);
+        out_.reset(bpf_map_create(BPF_MAP_TYPE_ARRAY, "sf_out", 4, kOutSize, 1, nullptr));
+        ASSERT_GE(out_.get(), 0);
     }
 
     void TearDown() override {
-        if (out_.fd >= 0) {
-            close(out_.fd);
-            out_.fd = -1;
-        }
+        out_.reset();
         KernelTest::TearDown();
     }
 
@@ -99,12 +85,12 @@ protected:
         Bytes v(kOutSize, 0);
         std::copy(value.begin(), value.end(), v.begin());
         const std::uint32_t key = 0;
-        ASSERT_EQ(bpf_map_update_elem(out_.fd, &key, v.data(), BPF_ANY), 0);
+        ASSERT_EQ(bpf_map_update_elem(out_.get(), &key, v.data(), BPF_ANY), 0);
     }
     Bytes get_out() {
         Bytes v(kOutSize);
         const std::uint32_t key = 0;
-        EXPECT_EQ(bpf_map_lookup_elem(out_.fd, &key, v.data()), 0);
+        EXPECT_EQ(bpf_map_lookup_elem(out_.get(), &key, v.data()), 0);
         return v;
     }
 
@@ -112,7 +98,7 @@ protected:
     /// body's last call is stored at out[0]; runs it on frame(); returns the retval or -errno.
     std::int64_t run(const std::vector<bpf_insn>& body, std::string* log = nullptr) {
         std::vector<bpf_insn> p = {mov64_reg(6, 1), st32(10, -4, 0), mov64_reg(2, 10), add64_imm(2, -4)};
-        ld_map(p, 1, out_.fd);
+        ld_map(p, 1, out_.get());
         p.push_back(call(1));
         p.push_back(jeq_imm(0, 0, static_cast<std::int16_t>(body.size() + 1)));
         p.push_back(mov64_reg(8, 0));
@@ -123,7 +109,7 @@ protected:
         std::array<char, 65536> buf{};
         LIBBPF_OPTS(bpf_prog_load_opts, lo, .log_level = 1, .log_size = buf.size(), .log_buf = buf.data());
         Fd prog(bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "sf_helper", "GPL", p.data(), p.size(), &lo));
-        if (prog.fd < 0) {
+        if (prog.get() < 0) {
             const int err = errno;
             if (log != nullptr) {
                 *log = buf.data();
@@ -134,7 +120,7 @@ protected:
         }
         Bytes f = frame();
         LIBBPF_OPTS(bpf_test_run_opts, ro, .data_in = f.data(), .data_size_in = static_cast<__u32>(f.size()));
-        const int rc = bpf_prog_test_run_opts(prog.fd, &ro);
+        const int rc = bpf_prog_test_run_opts(prog.get(), &ro);
         EXPECT_EQ(rc, 0);
         return rc == 0 ? ro.retval : -errno;
     }
@@ -204,12 +190,12 @@ TEST_F(HelpersDiff, SkbLoadBytesRelative) {
 Fd rodata(const std::string& text) {
     LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_RDONLY_PROG);
     Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "sf_ro", 4, 64, 1, &o));
-    EXPECT_GE(fd.fd, 0);
+    EXPECT_GE(fd.get(), 0);
     Bytes v(64, 0);
     std::memcpy(v.data(), text.c_str(), text.size() + 1);
     const std::uint32_t key = 0;
-    EXPECT_EQ(bpf_map_update_elem(fd.fd, &key, v.data(), BPF_ANY), 0);
-    EXPECT_EQ(bpf_map_freeze(fd.fd), 0);
+    EXPECT_EQ(bpf_map_update_elem(fd.get(), &key, v.data(), BPF_ANY), 0);
+    EXPECT_EQ(bpf_map_freeze(fd.get()), 0);
     return fd;
 }
 
@@ -224,7 +210,7 @@ TEST_F(HelpersDiff, Strncmp) {
         set_out(preset);
         Fd ro = rodata(s2);
         std::vector<bpf_insn> body = {mov64_reg(1, 8), add64_imm(1, kBufOff), mov64_imm(2, static_cast<std::int32_t>(size))};
-        ld_map(body, 3, ro.fd, 0);
+        ld_map(body, 3, ro.get(), 0);
         body.push_back(call(182));
         run(body);
         Ours ours(preset);
@@ -293,7 +279,7 @@ TEST_F(HelpersDiff, Snprintf) {
         set_out(preset);
         Fd ro = rodata(c.fmt);
         std::vector<bpf_insn> body = {mov64_reg(1, 8), add64_imm(1, kBufOff), mov64_imm(2, c.size)};
-        ld_map(body, 3, ro.fd, 0);
+        ld_map(body, 3, ro.get(), 0);
         body.push_back(mov64_reg(4, 8));
         body.push_back(add64_imm(4, kAuxOff));
         body.push_back(mov64_imm(5, static_cast<std::int32_t>(8 * c.args.size())));
@@ -330,7 +316,7 @@ TEST_F(HelpersDiff, SnprintfPointers) {
         Fd ro = rodata(fmt);
         std::vector<bpf_insn> body = {mov64_reg(1, 8), add64_imm(1, kTarget), stx64(8, kAuxOff, 1), mov64_reg(1, 8),
                                       add64_imm(1, kBufOff), mov64_imm(2, 64)};
-        ld_map(body, 3, ro.fd, 0);
+        ld_map(body, 3, ro.get(), 0);
         body.push_back(mov64_reg(4, 8));
         body.push_back(add64_imm(4, kAuxOff));
         body.push_back(mov64_imm(5, 8));
@@ -372,14 +358,14 @@ TEST_F(HelpersDiff, MapHelpers) {
     ASSERT_LE(ops.size(), 31U);
     Fd hash(bpf_map_create(BPF_MAP_TYPE_HASH, "sf_hash", 4, 8, 2, nullptr));
     Fd array(bpf_map_create(BPF_MAP_TYPE_ARRAY, "sf_array", 4, 8, 4, nullptr));
-    ASSERT_GE(hash.fd, 0);
-    ASSERT_GE(array.fd, 0);
+    ASSERT_GE(hash.get(), 0);
+    ASSERT_GE(array.get(), 0);
     std::vector<bpf_insn> body;
     for (std::size_t i = 0; i < ops.size(); ++i) {
         const MapOp& op = ops[i];
         body.push_back(st32(10, -8, op.key));
         body.push_back(insn(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -16, op.value));
-        ld_map(body, 1, op.map == 0 ? hash.fd : array.fd);
+        ld_map(body, 1, op.map == 0 ? hash.get() : array.get());
         body.push_back(mov64_reg(2, 10));
         body.push_back(add64_imm(2, -8));
         body.push_back(mov64_reg(3, 10));
@@ -476,23 +462,24 @@ Fd load_prog(const std::vector<bpf_insn>& p) {
     std::array<char, 65536> buf{};
     LIBBPF_OPTS(bpf_prog_load_opts, lo, .log_level = 1, .log_size = buf.size(), .log_buf = buf.data());
     Fd fd(bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "sf_tail", "GPL", p.data(), p.size(), &lo));
-    EXPECT_GE(fd.fd, 0) << buf.data();
+    EXPECT_GE(fd.get(), 0) << buf.data();
     return fd;
 }
 
 std::uint32_t test_run(const Fd& prog) {
     Bytes f = frame();
     LIBBPF_OPTS(bpf_test_run_opts, ro, .data_in = f.data(), .data_size_in = static_cast<__u32>(f.size()));
-    EXPECT_EQ(bpf_prog_test_run_opts(prog.fd, &ro), 0);
+    EXPECT_EQ(bpf_prog_test_run_opts(prog.get(), &ro), 0);
     return ro.retval;
 }
 
 TEST_F(HelpersDiff, TailCallFallThrough) {
     Fd progs(bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "sf_progs", 4, 4, 4, nullptr));
-    ASSERT_GE(progs.fd, 0);
+    ASSERT_GE(progs.get(), 0);
     Fd target = load_prog({mov64_imm(0, 42), exit_insn()});
     const std::uint32_t slot = 2;
-    ASSERT_EQ(bpf_map_update_elem(progs.fd, &slot, &target.fd, BPF_ANY), 0);
+    const int target_fd = target.get();
+    ASSERT_EQ(bpf_map_update_elem(progs.get(), &slot, &target_fd, BPF_ANY), 0);
 
     auto inst = make_instance({map_spec("progs", program::MapType::ProgArray, 4, 4, 4)}, {"main", "target"});
     ASSERT_NE(inst, nullptr);
@@ -503,7 +490,7 @@ TEST_F(HelpersDiff, TailCallFallThrough) {
     for (const std::uint64_t index : {2ULL, 1ULL, 3ULL, 4ULL, 0xffffffffULL, 0x100000002ULL}) {
         SCOPED_TRACE("index " + std::to_string(index));
         std::vector<bpf_insn> p = {mov64_reg(1, 1)};
-        ld_map(p, 2, progs.fd);
+        ld_map(p, 2, progs.get());
         p.push_back(insn(BPF_LD | BPF_IMM | BPF_DW, 3, 0, 0, static_cast<std::int32_t>(index & 0xffffffffU)));
         p.push_back(insn(0, 0, 0, 0, static_cast<std::int32_t>(index >> 32)));
         p.push_back(call(12));
@@ -527,28 +514,29 @@ TEST_F(HelpersDiff, TailCallFallThrough) {
 TEST_F(HelpersDiff, TailCallLimit) {
     // A program that counts its runs in out[0] and tail-calls itself through slot 0.
     Fd progs(bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "sf_progs", 4, 4, 1, nullptr));
-    ASSERT_GE(progs.fd, 0);
+    ASSERT_GE(progs.get(), 0);
     std::vector<bpf_insn> p = {mov64_reg(6, 1), st32(10, -4, 0), mov64_reg(2, 10), add64_imm(2, -4)};
-    ld_map(p, 1, out_.fd);
+    ld_map(p, 1, out_.get());
     p.push_back(call(1));
     p.push_back(jeq_imm(0, 0, 2));
     p.push_back(mov64_imm(1, 1));
     p.push_back(insn(BPF_STX | BPF_ATOMIC | BPF_DW, 0, 1, 0, BPF_ADD));
     p.push_back(mov64_reg(1, 6));
-    ld_map(p, 2, progs.fd);
+    ld_map(p, 2, progs.get());
     p.push_back(mov64_imm(3, 0));
     p.push_back(call(12));
     p.push_back(mov64_imm(0, 1));
     p.push_back(exit_insn());
     Fd self = load_prog(p);
     const std::uint32_t slot = 0;
-    ASSERT_EQ(bpf_map_update_elem(progs.fd, &slot, &self.fd, BPF_ANY), 0);
+    const int self_fd = self.get();
+    ASSERT_EQ(bpf_map_update_elem(progs.get(), &slot, &self_fd, BPF_ANY), 0);
     set_out({});
     EXPECT_EQ(test_run(self), 1U);
     std::uint64_t kernel_runs = 0;
     std::memcpy(&kernel_runs, get_out().data(), 8);
     // Empty the slot so the program does not keep itself alive.
-    ASSERT_EQ(bpf_map_delete_elem(progs.fd, &slot), 0);
+    ASSERT_EQ(bpf_map_delete_elem(progs.get(), &slot), 0);
 
     auto inst = make_instance({map_spec("progs", program::MapType::ProgArray, 4, 4, 1)}, {"self"});
     ASSERT_NE(inst, nullptr);
