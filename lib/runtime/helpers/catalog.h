@@ -18,7 +18,7 @@ enum class Privilege : std::uint8_t { Root, Bpf, None };
 /// The least privilege that lets a socket filter call a helper (bpf_base_func_proto's three tiers
 /// plus sk_filter_func_proto's own helpers); Refused: the kernel refuses it at every privilege.
 enum class HelperTier : std::uint8_t {
-    Refused,       ///< `program of this type cannot use helper bpf_xxx#N` for everyone
+    Refused,       ///< `program of this type cannot use helper bpf_<name>#N` for everyone
     Perfmon,       ///< root (CAP_BPF and CAP_PERFMON) only
     Bpf,           ///< CAP_BPF
     Unprivileged,  ///< everyone

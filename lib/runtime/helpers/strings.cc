@@ -4,6 +4,8 @@
 // characters looked at, -EINVAL when no digit, -ERANGE on overflow).
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <utility>
 
 #include "runtime/helpers/impl.h"
 #include "support/bytes.h"
@@ -132,19 +134,33 @@ std::uint64_t strncmp(CallEnv& env, std::uint64_t r1, std::uint64_t r2, std::uin
     return 0;
 }
 
-std::uint64_t strtol(CallEnv& env, std::uint64_t r1, std::uint64_t r2, std::uint64_t r3, std::uint64_t r4,
-                     std::uint64_t) {
-    constexpr std::string_view kName = "bpf_strtol";
-    const std::uint8_t* buf = readable(env, kName, 1, "buf", r1, r2);
+namespace {
+
+/// What bpf_strtol and bpf_strtoul share: check `buf` (r1, r2 bytes) and `res` (r4), zero `res`,
+/// parse. Null when a pointer check faulted the call.
+std::optional<std::pair<Parsed, std::uint8_t*>> parse_args(CallEnv& env, std::string_view name, std::uint64_t r1,
+                                                          std::uint64_t r2, std::uint64_t r3, std::uint64_t r4) {
+    const std::uint8_t* buf = readable(env, name, 1, "buf", r1, r2);
     if (buf == nullptr) {
-        return 0;
+        return std::nullopt;
     }
-    std::uint8_t* res = writable(env, kName, 4, "res", r4, 8);
+    std::uint8_t* res = writable(env, name, 4, "res", r4, 8);
     if (res == nullptr) {
-        return 0;
+        return std::nullopt;
     }
     store_le<std::uint64_t>(res, 0);
-    const Parsed p = parse(buf, r2, r3);
+    return std::pair{parse(buf, r2, r3), res};
+}
+
+}  // namespace
+
+std::uint64_t strtol(CallEnv& env, std::uint64_t r1, std::uint64_t r2, std::uint64_t r3, std::uint64_t r4,
+                     std::uint64_t) {
+    const auto args = parse_args(env, "bpf_strtol", r1, r2, r3, r4);
+    if (!args) {
+        return 0;
+    }
+    const auto& [p, res] = *args;
     if (p.consumed < 0) {
         return ret(p.consumed);
     }
@@ -158,17 +174,11 @@ std::uint64_t strtol(CallEnv& env, std::uint64_t r1, std::uint64_t r2, std::uint
 
 std::uint64_t strtoul(CallEnv& env, std::uint64_t r1, std::uint64_t r2, std::uint64_t r3, std::uint64_t r4,
                       std::uint64_t) {
-    constexpr std::string_view kName = "bpf_strtoul";
-    const std::uint8_t* buf = readable(env, kName, 1, "buf", r1, r2);
-    if (buf == nullptr) {
+    const auto args = parse_args(env, "bpf_strtoul", r1, r2, r3, r4);
+    if (!args) {
         return 0;
     }
-    std::uint8_t* res = writable(env, kName, 4, "res", r4, 8);
-    if (res == nullptr) {
-        return 0;
-    }
-    store_le<std::uint64_t>(res, 0);
-    const Parsed p = parse(buf, r2, r3);
+    const auto& [p, res] = *args;
     if (p.consumed < 0) {
         return ret(p.consumed);
     }
