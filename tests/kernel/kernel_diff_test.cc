@@ -16,6 +16,7 @@
 #include "kernel_env.h"
 #include "runtime/load.h"
 #include "runtime/packet.h"
+#include "test_run_ctx.h"
 #include "vm/interpreter.h"
 
 namespace sockfilter::testing {
@@ -135,40 +136,9 @@ Frame frame1500() {
     return {"frame1500", f, {}};
 }
 
-void put32(std::array<std::uint8_t, kernel::kSkBuffSize>& ctx, std::size_t off, std::uint32_t v) {
-    for (std::size_t i = 0; i < 4; ++i) {
-        ctx[off + i] = static_cast<std::uint8_t>(v >> (8 * i));
-    }
-}
-
-/// The ctx_in that presets what make_skb's overrides set.
-std::optional<std::array<std::uint8_t, kernel::kSkBuffSize>> ctx_in(const runtime::CtxOverrides& o) {
-    std::array<std::uint8_t, kernel::kSkBuffSize> ctx{};
-    bool any = false;
-    auto set = [&](const std::optional<std::uint32_t>& v, std::size_t off) {
-        if (v) {
-            put32(ctx, off, *v);
-            any = true;
-        }
-    };
-    set(o.mark, 8);
-    set(o.priority, 32);
-    set(o.ingress_ifindex, 36);
-    set(o.ifindex, 40);
-    for (std::size_t i = 0; i < 5; ++i) {
-        set(o.cb[i], 48 + 4 * i);
-    }
-    set(o.gso_segs, 164);
-    set(o.gso_size, 176);
-    if (!any) {
-        return std::nullopt;
-    }
-    return ctx;
-}
-
 /// What a run returned, as text comparable across engines ("0x45", or "error: ...").
 std::string kernel_result(const kernel::Fd& fd, const Frame& f) {
-    auto r = kernel::test_run(fd, f.bytes, ctx_in(f.overrides));
+    auto r = kernel::test_run(fd, f.bytes, test_run_ctx(f.overrides));
     if (!r) {
         return "error: " + r.error().render();
     }
