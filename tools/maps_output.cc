@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "runtime/maps/dump.h"
 #include "runtime/maps/fd_maps.h"
 #include "runtime/maps/ringbuf.h"
 #include "support/bytes.h"
@@ -19,24 +20,6 @@ namespace sockfilter::tools {
 namespace {
 
 using program::MapType;
-
-/// Key/value pairs of a map, in its iteration order; values as the syscall returns them.
-std::vector<std::pair<std::vector<std::uint8_t>, std::vector<std::uint8_t>>> entries(runtime::Map& m) {
-    std::vector<std::pair<std::vector<std::uint8_t>, std::vector<std::uint8_t>>> out;
-    std::vector<std::uint8_t> key(m.key_size()), next(m.key_size()), value(m.user_value_size());
-    const std::uint8_t* prev = nullptr;
-    for (std::size_t guard = 0; guard <= m.max_entries(); ++guard) {
-        if (m.get_next_key(prev, next.data()) != 0) {
-            break;
-        }
-        key = next;
-        prev = key.data();
-        if (m.lookup_user(key.data(), value.data()) == 0) {
-            out.emplace_back(key, value);
-        }
-    }
-    return out;
-}
 
 /// The value split per CPU (per-CPU maps: each value padded to 8 bytes).
 std::vector<std::string> value_texts(const runtime::Map& m, const std::vector<std::uint8_t>& value) {
@@ -73,7 +56,7 @@ void print_maps(runtime::Instance& inst, bool json, const BtfFormatter* btf) {
                        m.value_size(), m.max_entries());
         }
         if (keyed) {
-            for (const auto& [key, value] : entries(m)) {
+            for (const auto& [key, value] : runtime::read_entries(m)) {
                 if (progs != nullptr) {
                     const std::int32_t target = progs->program_at(load_le<std::uint32_t>(key.data()));
                     const std::string name =
@@ -122,8 +105,7 @@ void print_maps(runtime::Instance& inst, bool json, const BtfFormatter* btf) {
                 }
             }
         } else if (m.type() == MapType::Queue || m.type() == MapType::Stack) {
-            std::vector<std::uint8_t> value(m.value_size());
-            while (m.pop(value.data()) == 0) {
+            for (const auto& [key, value] : runtime::drain_values(m)) {
                 if (json) {
                     j["map"]["entries"].push_back({{"value", to_hex(value)}});
                 } else {
@@ -165,8 +147,9 @@ Result<std::vector<std::uint8_t>> hex_field(const Json& value, std::string_view 
     return bytes;
 }
 
-/// Writes one entry of the JSON file into `m`.
-Result<void> init_entry(runtime::Map& m, const Json& entry) {
+/// Reads one entry of the JSON file for `m`: the key (empty for a queue or stack) and the
+/// syscall-side value.
+Result<runtime::MapEntry> read_entry(const runtime::Map& m, const Json& entry) {
     if (!entry.is_object()) {
         return fail(Errc::Format, "an entry must be an object with \"key\" and \"value\" (or \"values\")");
     }
@@ -183,15 +166,14 @@ Result<void> init_entry(runtime::Map& m, const Json& entry) {
         }
         return fail(Errc::Format, "entry without \"key\"");
     }
-    std::vector<std::uint8_t> key;
+    runtime::MapEntry out;
     if (!queue) {
         auto k = hex_field(entry["key"], "key", m.key_size());
         if (!k) {
             return tl::unexpected(std::move(k.error()));
         }
-        key = std::move(*k);
+        out.key = std::move(*k);
     }
-    std::vector<std::uint8_t> value(m.user_value_size());
     if (m.is_percpu()) {
         if (!entry.contains("values") || entry.contains("value")) {
             return fail(Errc::Format, "a per-CPU map takes \"values\", one hex value per CPU");
@@ -201,13 +183,14 @@ Result<void> init_entry(runtime::Map& m, const Json& entry) {
             return fail(Errc::Format, "\"values\" must be an array of {} hex values (one per CPU; --cpus {})",
                         m.cpus(), m.cpus());
         }
-        const std::size_t stride = value.size() / m.cpus();
+        out.value.resize(m.user_value_size());
+        const std::size_t stride = out.value.size() / m.cpus();
         for (std::uint32_t cpu = 0; cpu < m.cpus(); ++cpu) {
             auto v = hex_field(values[cpu], fmt::format("value[{}]", cpu), m.value_size());
             if (!v) {
                 return tl::unexpected(std::move(v.error()));
             }
-            std::memcpy(value.data() + cpu * stride, v->data(), v->size());
+            std::memcpy(out.value.data() + cpu * stride, v->data(), v->size());
         }
     } else {
         if (!entry.contains("value") || entry.contains("values")) {
@@ -217,18 +200,14 @@ Result<void> init_entry(runtime::Map& m, const Json& entry) {
         if (!v) {
             return tl::unexpected(std::move(v.error()));
         }
-        value = std::move(*v);
+        out.value = std::move(*v);
     }
-    const std::int64_t rc = queue ? m.push(value.data(), 0) : m.update_user(key.data(), value.data(), 0);
-    if (rc != 0) {
-        return fail(Errc::InvalidArgument, "the update fails: {}", std::strerror(static_cast<int>(-rc)));
-    }
-    return {};
+    return out;
 }
 
 }  // namespace
 
-Result<void> init_maps(runtime::Instance& inst, const std::string& path) {
+Result<std::vector<MapInit>> read_map_init(const runtime::Instance& inst, const std::string& path) {
     auto bytes = read_file(path);
     if (!bytes) {
         return tl::unexpected(std::move(bytes.error()));
@@ -240,6 +219,7 @@ Result<void> init_maps(runtime::Instance& inst, const std::string& path) {
     if (!doc.is_object()) {
         return fail(Errc::Format, "{}: expected an object whose members are map names", path);
     }
+    std::vector<MapInit> out;
     for (const auto& [name, entries] : doc.items()) {
         const std::int64_t index = inst.find_map(name);
         if (index < 0) {
@@ -250,7 +230,7 @@ Result<void> init_maps(runtime::Instance& inst, const std::string& path) {
             return fail(Errc::InvalidArgument, "{}: no map \"{}\" in the object (its maps: {})", path, name,
                         known.empty() ? std::string("none") : known);
         }
-        runtime::Map& m = inst.map(static_cast<std::size_t>(index));
+        const runtime::Map& m = inst.map(static_cast<std::size_t>(index));
         const MapType t = m.type();
         if (t == MapType::ProgArray || t == MapType::Ringbuf || t == MapType::UserRingbuf ||
             t == MapType::PerfEventArray || t == MapType::ArrayOfMaps || t == MapType::HashOfMaps) {
@@ -260,11 +240,34 @@ Result<void> init_maps(runtime::Instance& inst, const std::string& path) {
         if (!entries.is_array()) {
             return fail(Errc::Format, "{}: map \"{}\": expected an array of entries", path, name);
         }
+        MapInit init{static_cast<std::size_t>(index), {}};
         for (std::size_t i = 0; i < entries.size(); ++i) {
-            auto done = init_entry(m, entries[i]);
-            if (!done) {
+            auto entry = read_entry(m, entries[i]);
+            if (!entry) {
                 return tl::unexpected(
-                    std::move(done.error()).with_context(fmt::format("{}: map \"{}\" entry {}", path, name, i)));
+                    std::move(entry.error()).with_context(fmt::format("{}: map \"{}\" entry {}", path, name, i)));
+            }
+            init.entries.push_back(std::move(*entry));
+        }
+        out.push_back(std::move(init));
+    }
+    return out;
+}
+
+Result<void> init_maps(runtime::Instance& inst, const std::string& path) {
+    auto inits = read_map_init(inst, path);
+    if (!inits) {
+        return tl::unexpected(std::move(inits.error()));
+    }
+    for (const MapInit& init : *inits) {
+        runtime::Map& m = inst.map(init.map);
+        for (std::size_t i = 0; i < init.entries.size(); ++i) {
+            const runtime::MapEntry& e = init.entries[i];
+            const bool queue = m.type() == MapType::Queue || m.type() == MapType::Stack;
+            const std::int64_t rc = queue ? m.push(e.value.data(), 0) : m.update_user(e.key.data(), e.value.data(), 0);
+            if (rc != 0) {
+                return fail(Errc::InvalidArgument, "{}: map \"{}\" entry {}: the update fails: {}", path,
+                            inst.map_name(init.map), i, std::strerror(static_cast<int>(-rc)));
             }
         }
     }

@@ -10,16 +10,14 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "asm/assembler.h"
 #include "pcap/reader.h"
 #include "pcap/writer.h"
-#include "runtime/helpers.h"
 #include "runtime/instance.h"
-#include "runtime/load.h"
 #include "runtime/maps/ringbuf.h"
 #include "runtime/packet.h"
 #include "support/bytes.h"
 #include "tools/commands.h"
+#include "tools/engines.h"
 #include "tools/maps_output.h"
 #include "tools/program_input.h"
 #include "vm/interpreter.h"
@@ -37,14 +35,10 @@ struct RunArgs {
     std::string ctx;
     std::string format = "auto";
     std::string program_name;
-    std::string map_init;
-    std::string privilege = "root";
     bool json = false;
     bool trace = false;
     bool maps = false;
-    std::uint64_t seed = 0;
-    std::uint32_t cpus = 1;
-    std::uint64_t budget = vm::Options{}.budget;
+    EngineOptions engine;
 };
 
 struct Totals {
@@ -65,44 +59,6 @@ std::string format_time(std::int64_t sec, std::int64_t nsec) {
 
 void print_error(const Error& e) { fmt::print(stderr, "sockfilter run: {}\n", e.render()); }
 
-/// Prints each executed instruction with the registers it changed.
-class TracePrinter final : public vm::TraceSink {
-public:
-    TracePrinter(const program::Program& prog, bool json) : prog_(&prog), json_(json) {}
-    void set_packet(std::uint64_t index) { index_ = index; }
-    /// The program the next steps belong to (it changes on a tail call).
-    void set_program(const program::Program& prog) { prog_ = &prog; }
-
-    void step(const vm::TraceStep& s) override {
-        const std::string text =
-            assembler::format_insn(prog_->slots(), s.pc, prog_->op(s.pc), assembler::Syntax::Kernel);
-        if (json_) {
-            nlohmann::ordered_json changed = nlohmann::ordered_json::object();
-            for (int r = 0; r <= 10; ++r) {
-                if (s.before[r] != s.after[r]) {
-                    changed[fmt::format("r{}", r)] = fmt::format("{:#x}", s.after[r]);
-                }
-            }
-            nlohmann::ordered_json j;
-            j["trace"] = {{"index", index_}, {"pc", s.pc}, {"insn", text}, {"changed", changed}};
-            fmt::print("{}\n", j.dump());
-            return;
-        }
-        std::string line = fmt::format("    {:4}: {:<40}", s.pc, text);
-        for (int r = 0; r <= 10; ++r) {
-            if (s.before[r] != s.after[r]) {
-                line += fmt::format(" r{}={:#x}", r, s.after[r]);
-            }
-        }
-        fmt::print("{}\n", line);
-    }
-
-private:
-    const program::Program* prog_;
-    bool json_;
-    std::uint64_t index_ = 0;
-};
-
 /// Bytes of the captured frame a kept length covers: the headers in front of offset 0 stay so the
 /// written file parses, and a VLAN tag the kernel moved out is put back as libpcap does.
 std::size_t kept_in_frame(const pcap::Frame& frame, const runtime::Skb& skb, std::uint32_t kept) {
@@ -113,60 +69,6 @@ std::size_t kept_in_frame(const pcap::Frame& frame, const runtime::Skb& skb, std
     return std::min(frame.bytes.size(), prefix + kept);
 }
 
-/// The object's programs loaded against one instance, one interpreter each (tail calls switch).
-struct Engines {
-    const program::Object* object = nullptr;
-    std::unique_ptr<runtime::Instance> instance;
-    std::vector<runtime::LoadedProgram> loaded;
-    std::vector<std::unique_ptr<vm::Interpreter>> interps;
-};
-
-/// The loader's privilege `--privilege` names (validated by the option).
-runtime::Privilege privilege_of(const std::string& name) {
-    return name == "none" ? runtime::Privilege::None
-           : name == "bpf" ? runtime::Privilege::Bpf
-                           : runtime::Privilege::Root;
-}
-
-Result<Engines> make_engines(const ProgramInput& input, const RunArgs& args) {
-    Engines e;
-    e.object = &input.object;
-    std::vector<std::string> names;
-    for (const auto& p : input.object.programs) {
-        names.push_back(p.program.name());
-    }
-    runtime::InstanceOptions io;
-    io.cpus = args.cpus;
-    io.seed = args.seed;
-    auto inst = runtime::Instance::create(input.object.maps, names, io);
-    if (!inst) {
-        return tl::unexpected(std::move(inst.error()));
-    }
-    e.instance = std::move(*inst);
-    if (!args.map_init.empty()) {
-        auto done = init_maps(*e.instance, args.map_init);
-        if (!done) {
-            return tl::unexpected(std::move(done.error()).with_context("--map-init"));
-        }
-    }
-    runtime::Environment env = runtime::socket_filter_env();
-    env.helpers = &runtime::socket_filter_helpers(privilege_of(args.privilege));
-    env.instance = e.instance.get();
-    env.kfuncs = input.object.kfuncs;
-    vm::Options options;
-    options.budget = args.budget;
-    e.loaded.reserve(input.object.programs.size());
-    for (const auto& p : input.object.programs) {
-        auto loaded = runtime::load(p.program, env);
-        if (!loaded) {
-            return tl::unexpected(std::move(loaded.error()).with_context(p.program.name()));
-        }
-        e.loaded.push_back(*loaded);
-        e.interps.push_back(std::make_unique<vm::Interpreter>(e.loaded.back(), options));
-    }
-    return e;
-}
-
 struct Runner {
     const RunArgs& args;
     Engines& engines;
@@ -175,25 +77,6 @@ struct Runner {
     TracePrinter* tracer;
     pcap::Writer* writer;
     Totals totals;
-
-    /// Runs the entry program on `skb`, following tail calls; the interpreter that finished.
-    std::pair<vm::ExecResult, const vm::Interpreter*> execute(runtime::Skb& skb) {
-        vm::RunInput in;
-        in.skb = &skb;
-        std::size_t cur = entry;
-        for (;;) {
-            vm::Interpreter& interp = *engines.interps[cur];
-            engines.instance->set_running_program(cur);
-            if (tracer != nullptr) {
-                tracer->set_program(engines.object->programs[cur].program);
-            }
-            const vm::ExecResult r = interp.run(in);
-            if (r.status != vm::ExecStatus::TailCall) {
-                return {r, &interp};
-            }
-            cur = static_cast<std::size_t>(r.r0);
-        }
-    }
 
     /// Fires every bpf_timer due at the current virtual time, earliest first, with the kernel's
     /// callback arguments (map, key, value); a faulting callback is reported and firing goes on.
@@ -275,7 +158,7 @@ struct Runner {
         engines.instance->set_now_ns(static_cast<std::uint64_t>(frame.ts_sec) * 1'000'000'000U +
                                      static_cast<std::uint64_t>(frame.ts_nsec));
         fire_timers();
-        const auto [r, interp] = execute(*skb);
+        const auto [r, interp] = engines.execute(entry, *skb, tracer);
         outputs();
         if (r.status != vm::ExecStatus::Ok) {
             ++totals.faulted;
@@ -345,7 +228,7 @@ int run_main(const RunArgs& args) {
         fmt::print(stderr, "sockfilter run: give exactly one of -r FILE or --packet HEX\n");
         return kExitUsage;
     }
-    if (args.cpus == 0 || args.cpus > 1024) {
+    if (args.engine.cpus == 0 || args.engine.cpus > 1024) {
         fmt::print(stderr, "sockfilter run: --cpus must be 1 to 1024\n");
         return kExitUsage;
     }
@@ -354,7 +237,7 @@ int run_main(const RunArgs& args) {
         print_error(input.error());
         return kExitInput;
     }
-    auto engines = make_engines(*input, args);
+    auto engines = make_engines(*input, args.engine);
     if (!engines) {
         print_error(std::move(engines.error()).with_context(args.program));
         return kExitInput;
@@ -362,9 +245,7 @@ int run_main(const RunArgs& args) {
     std::unique_ptr<TracePrinter> tracer;
     if (args.trace) {
         tracer = std::make_unique<TracePrinter>(input->program(), args.json);
-        for (auto& interp : engines->interps) {
-            interp->set_trace(tracer.get());
-        }
+        engines->set_trace(tracer.get());
     }
     Runner runner{args, *engines, input->index, *kind, tracer.get(), nullptr, {}};
     auto finish = [&]() {
@@ -457,17 +338,17 @@ void add_run_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--format", args->format, "Program format: auto, asm, raw, elf")->capture_default_str();
     cmd->add_option("--program", args->program_name, "Program of an ELF object to run (its function name)");
     cmd->add_flag("--maps", args->maps, "Print every map's contents after the run");
-    cmd->add_option("--map-init", args->map_init,
+    cmd->add_option("--map-init", args->engine.map_init,
                     "Preload maps from JSON: {\"map\": [{\"key\": \"hex\", \"value\": \"hex\"}, ...], ...}");
-    cmd->add_option("--privilege", args->privilege,
+    cmd->add_option("--privilege", args->engine.privilege,
                     "The loader's privilege, which decides the helpers a program may call: root (CAP_BPF and "
                     "CAP_PERFMON), bpf (CAP_BPF only), none (unprivileged)")
         ->check(CLI::IsMember({"root", "bpf", "none"}))
         ->capture_default_str();
-    cmd->add_option("--seed", args->seed, "Seed of bpf_get_prandom_u32 and hash maps")->capture_default_str();
-    cmd->add_option("--cpus", args->cpus, "Simulated CPUs (per-CPU maps keep this many values)")
+    cmd->add_option("--seed", args->engine.seed, "Seed of bpf_get_prandom_u32 and hash maps")->capture_default_str();
+    cmd->add_option("--cpus", args->engine.cpus, "Simulated CPUs (per-CPU maps keep this many values)")
         ->capture_default_str();
-    cmd->add_option("--budget", args->budget, "Instructions one run may execute")->capture_default_str();
+    cmd->add_option("--budget", args->engine.budget, "Instructions one run may execute")->capture_default_str();
     cmd->add_flag("--json", args->json, "JSON Lines: one object per packet, then a summary object");
     cmd->add_flag("--trace", args->trace, "Print every executed instruction and the registers it changed");
     cmd->footer(
