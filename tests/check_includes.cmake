@@ -9,6 +9,7 @@ set(allowed_asm support isa program asm)
 set(allowed_elf support isa program elf)
 set(allowed_runtime support isa program runtime)
 set(allowed_vm support isa program runtime vm)
+set(allowed_cbpf support isa program runtime cbpf)
 set(allowed_pcap support pcap)
 set(allowed_kernel support isa program runtime kernel)
 

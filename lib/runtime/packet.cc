@@ -49,6 +49,7 @@ struct Link {
     std::uint16_t proto = 0;
     std::uint8_t pkt_type = kPacketHost;
     std::optional<std::uint32_t> ifindex;
+    std::optional<std::uint16_t> hatype;  ///< the device type an SLL header names
 };
 
 /// eth_type_trans's protocol choice for a type/length field and the bytes after it.
@@ -153,6 +154,7 @@ Result<Link> parse_sll(std::span<const std::uint8_t> frame, bool v2) {
     }
     link.pkt_type = static_cast<std::uint8_t>(pkt_type);
     link.proto = proto;
+    link.hatype = hatype;
     const auto payload = frame.subspan(hlen);
     if (hatype == kArphrdEther || hatype == kArphrdLoopback) {
         const auto dst = sll_dst_mac(link.pkt_type, proto, payload);
@@ -696,6 +698,7 @@ Result<Skb> make_skb(std::span<const std::uint8_t> frame, int linktype, SocketKi
     m.pkt_type = link->pkt_type;
     m.ifindex = link->ifindex.value_or(kDefaultIfindex);
     m.ingress_ifindex = m.ifindex;
+    m.dev_type = link->hatype.value_or(kArphrdLoopback);
     if (kind == SocketKind::Packet || kind == SocketKind::PacketDgram) {
         // Packet taps run before VLAN devices take the tag, so they see it in the metadata.
         if (*tag) {

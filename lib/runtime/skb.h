@@ -76,6 +76,9 @@ struct SkbMeta {
     std::uint16_t protocol = 0;
     std::uint16_t vlan_tci = 0;
     std::uint16_t vlan_proto = 0;
+    /// The device's type (ARPHRD_*, skb->dev->type; classic SKF_AD_HATYPE). 772 is loopback,
+    /// the device runs are taken on unless the capture names another.
+    std::uint16_t dev_type = 772;
     std::uint32_t priority = 0;
     std::uint32_t ingress_ifindex = 0;
     std::uint32_t ifindex = 0;
@@ -108,6 +111,34 @@ struct Skb {
     /// skb->len: bytes from offset 0 to the end.
     [[nodiscard]] std::uint32_t len() const { return static_cast<std::uint32_t>(bytes.size()) - data; }
 };
+
+/// SKF_NET_OFF and SKF_LL_OFF (include/uapi/linux/filter.h): offsets below 0 that select the
+/// network and link-layer headers in LD_ABS/LD_IND (eBPF) and classic packet loads.
+inline constexpr std::int32_t kSkfNetOff = -0x100000;
+inline constexpr std::int32_t kSkfLlOff = -0x200000;
+
+/// Where in `skb.bytes` a packet load of `size` bytes at offset `k` reads, as the kernel's
+/// bpf_skb_load_helper_{8,16,32} translate it (spec §2.2): k ≥ 0 from skb->data, SKF_NET_OFF + n
+/// from the network header, SKF_LL_OFF + n from the MAC header (if set); -1 when the load fails
+/// and the program ends with 0.
+[[nodiscard]] inline std::int64_t packet_load_pos(const Skb& skb, std::int32_t k, std::uint32_t size) {
+    std::int64_t pos = 0;
+    if (k >= 0) [[likely]] {
+        pos = static_cast<std::int64_t>(skb.data) + k;
+    } else if (k >= kSkfNetOff) {
+        pos = static_cast<std::int64_t>(skb.network_header) + (k - kSkfNetOff);
+    } else if (k >= kSkfLlOff && skb.mac_header != kNoHeader) {
+        pos = static_cast<std::int64_t>(skb.mac_header) + (k - kSkfLlOff);
+    } else {
+        return -1;
+    }
+    // Everything in Skb::bytes is linear, so the kernel's "headlen - off >= n, else
+    // skb_copy_bits inside [0, len)" is one range test over the buffer.
+    if (pos < 0 || pos + size > static_cast<std::int64_t>(skb.bytes.size())) {
+        return -1;
+    }
+    return pos;
+}
 
 /// Bytes the socket keeps for a return value `ret` (spec §3.1, §3.2): 0 drops, otherwise
 /// min(len, max(ret, trim_floor)).

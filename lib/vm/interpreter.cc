@@ -29,10 +29,6 @@ using u32 = std::uint32_t;
 using s64 = std::int64_t;
 using s32 = std::int32_t;
 
-/// SKF_NET_OFF and SKF_LL_OFF (include/uapi/linux/filter.h).
-constexpr s32 kSkfNetOff = -0x100000;
-constexpr s32 kSkfLlOff = -0x200000;
-
 constexpr u64 sx(s32 v) { return static_cast<u64>(static_cast<s64>(v)); }
 constexpr u32 lo32(u64 v) { return static_cast<u32>(v); }
 
@@ -549,20 +545,8 @@ inline Interpreter::PacketLoad Interpreter::load_packet(const DecodedInsn& in, s
         return no_packet(pc);
     }
     const runtime::Skb& skb = *skb_;
-    const auto k = static_cast<s32>(lo32(wide));
-    s64 pos = 0;
-    if (k >= 0) [[likely]] {
-        pos = static_cast<s64>(skb.data) + k;
-    } else if (k >= kSkfNetOff) {
-        pos = static_cast<s64>(skb.network_header) + (k - kSkfNetOff);
-    } else if (k >= kSkfLlOff && skb.mac_header != runtime::kNoHeader) {
-        pos = static_cast<s64>(skb.mac_header) + (k - kSkfLlOff);
-    } else {
-        return PacketLoad::OutOfRange;
-    }
-    // Everything in Skb::bytes is linear, so the kernel's "headlen - off >= n, else
-    // skb_copy_bits inside [0, len)" is one range test over the buffer.
-    if (pos < 0 || pos + size > static_cast<s64>(skb.bytes.size())) {
+    const s64 pos = runtime::packet_load_pos(skb, static_cast<s32>(lo32(wide)), size);
+    if (pos < 0) {
         return PacketLoad::OutOfRange;
     }
     r[0] = load_be<T>(skb.bytes.data() + pos);
