@@ -86,6 +86,7 @@ private:
     Unit cond_jump(std::size_t pos, std::size_t count);
     Unit if_else();
     Unit loop();
+    std::int16_t stack_off(std::uint32_t size);
     Unit stack_store(State& st);
     Unit stack_load(State& st);
     Unit stack_atomic(State& st);
@@ -95,6 +96,8 @@ private:
     Unit ld_ind();
     Unit skb_load_bytes(State& st);
     Unit socket_uid();
+    Unit sk_read();
+    Unit strtol();
     Unit map_lookup(State& st);
     Unit map_update(State& st);
     Unit map_delete(State& st);
