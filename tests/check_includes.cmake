@@ -10,6 +10,7 @@ set(allowed_elf support isa program elf)
 set(allowed_runtime support isa program runtime)
 set(allowed_vm support isa program runtime vm)
 set(allowed_cbpf support isa program runtime cbpf)
+set(allowed_filter support isa program runtime filter)
 set(allowed_pcap support pcap)
 set(allowed_kernel support isa program runtime kernel)
 
