@@ -7,6 +7,8 @@
 #include <string_view>
 
 #include "asm/assembler.h"
+#include "cbpf/convert.h"
+#include "cbpf/validate.h"
 #include "elf/elf.h"
 #include "support/assert.h"
 #include "support/bytes.h"
@@ -29,20 +31,97 @@ std::string stem(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::pair<std::string_view, ProgramFormat> kFormats[] = {
+    {"auto", ProgramFormat::Auto},
+    {"asm", ProgramFormat::Asm},
+    {"raw", ProgramFormat::Raw},
+    {"elf", ProgramFormat::Elf},
+    {"cbpf-listing", ProgramFormat::CbpfListing},
+    {"cbpf-c", ProgramFormat::CbpfC},
+    {"cbpf-decimal", ProgramFormat::CbpfDecimal},
+    {"cbpf-bytecode", ProgramFormat::CbpfBytecode},
+    {"bpf_asm", ProgramFormat::BpfAsm},
+    {"cbpf-raw", ProgramFormat::CbpfRaw},
+};
+
+std::optional<cbpf::TextFormat> classic_text(ProgramFormat f) {
+    switch (f) {
+        case ProgramFormat::CbpfListing: return cbpf::TextFormat::Listing;
+        case ProgramFormat::CbpfC: return cbpf::TextFormat::CArray;
+        case ProgramFormat::CbpfDecimal: return cbpf::TextFormat::Decimal;
+        case ProgramFormat::CbpfBytecode: return cbpf::TextFormat::Bytecode;
+        case ProgramFormat::BpfAsm: return cbpf::TextFormat::BpfAsm;
+        default: return std::nullopt;
+    }
+}
+
+ProgramFormat from_text_format(cbpf::TextFormat f) {
+    switch (f) {
+        case cbpf::TextFormat::Listing: return ProgramFormat::CbpfListing;
+        case cbpf::TextFormat::CArray: return ProgramFormat::CbpfC;
+        case cbpf::TextFormat::Decimal: return ProgramFormat::CbpfDecimal;
+        case cbpf::TextFormat::Bytecode: return ProgramFormat::CbpfBytecode;
+        case cbpf::TextFormat::BpfAsm: return ProgramFormat::BpfAsm;
+    }
+    SF_UNREACHABLE();
+}
+
+std::string_view as_text(const std::vector<std::uint8_t>& b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+
+/// The line an error points at (0 when it has none), to report the parse that got further.
+std::uint32_t error_line(const Error& e) {
+    const auto* p = std::get_if<SourcePos>(&e.where);
+    return p == nullptr ? 0 : p->line;
+}
+
+/// Classic bytes or text of a known classic format, validated.
+Result<cbpf::Filter> parse_classic(const std::vector<std::uint8_t>& bytes, ProgramFormat format, const std::string& shown) {
+    auto f = format == ProgramFormat::CbpfRaw ? cbpf::from_bytes(bytes)
+                                               : cbpf::parse_text(as_text(bytes), *classic_text(format), shown);
+    if (!f) {
+        return tl::unexpected(std::move(f.error()));
+    }
+    if (auto v = cbpf::validate(*f); !v) {
+        return tl::unexpected(std::move(v.error()).with_context(shown));
+    }
+    return f;
+}
+
+}  // namespace
+
 Result<ProgramFormat> parse_program_format(const std::string& text) {
-    if (text == "auto") {
-        return ProgramFormat::Auto;
+    for (const auto& [name, f] : kFormats) {
+        if (text == name) {
+            return f;
+        }
     }
-    if (text == "asm") {
-        return ProgramFormat::Asm;
+    return fail(Errc::InvalidArgument,
+                "unknown program format '{}' (expected auto, asm, raw, elf, cbpf-listing, cbpf-c, cbpf-decimal, "
+                "cbpf-bytecode, bpf_asm or cbpf-raw)",
+                text);
+}
+
+Result<cbpf::Filter> read_classic(const std::string& path, ProgramFormat format) {
+    auto bytes = read_file(path);
+    if (!bytes) {
+        return tl::unexpected(std::move(bytes.error()));
     }
-    if (text == "raw") {
-        return ProgramFormat::Raw;
+    const std::string shown = path == "-" ? "<stdin>" : path;
+    if (format == ProgramFormat::Auto) {
+        if (!looks_like_text(*bytes)) {
+            format = ProgramFormat::CbpfRaw;
+        } else if (auto t = cbpf::sniff_text_format(as_text(*bytes))) {
+            format = from_text_format(*t);
+        } else {
+            format = ProgramFormat::BpfAsm;
+        }
     }
-    if (text == "elf") {
-        return ProgramFormat::Elf;
+    if (format != ProgramFormat::CbpfRaw && !classic_text(format)) {
+        return fail(Errc::InvalidArgument, "{}: --format must name a classic format here", shown);
     }
-    return fail(Errc::InvalidArgument, "unknown program format '{}' (expected auto, asm, raw or elf)", text);
+    return parse_classic(*bytes, format, shown);
 }
 
 namespace {
@@ -62,16 +141,34 @@ Result<ProgramInput> read_program(const std::string& path, ProgramFormat format,
     if (!bytes) {
         return tl::unexpected(std::move(bytes.error()));
     }
+    const std::string shown = path == "-" ? "<stdin>" : path;
     if (format == ProgramFormat::Auto) {
         if (is_elf(*bytes)) {
             format = ProgramFormat::Elf;
         } else if (!bytes->empty() && looks_like_text(*bytes)) {
-            format = ProgramFormat::Asm;
+            if (auto t = cbpf::sniff_text_format(as_text(*bytes))) {
+                format = from_text_format(*t);
+            } else {
+                // Assembly text: eBPF or bpf_asm. Some lines read as both (`ja`, `add #1` ...),
+                // so both are tried; an input both accept is ambiguous, not guessed.
+                auto ebpf = assembler::assemble(as_text(*bytes), shown);
+                auto classic = cbpf::parse_text(as_text(*bytes), cbpf::TextFormat::BpfAsm, shown);
+                if (ebpf && classic) {
+                    return fail(Errc::Format, "{}: the text is both eBPF assembly and classic bpf_asm source; say "
+                                              "which with --format asm or --format bpf_asm", shown);
+                }
+                if (!ebpf && !classic) {
+                    // Report the reading that got further into the file.
+                    return tl::unexpected(error_line(classic.error()) > error_line(ebpf.error())
+                                              ? std::move(classic.error())
+                                              : std::move(ebpf.error()));
+                }
+                format = ebpf ? ProgramFormat::Asm : ProgramFormat::BpfAsm;
+            }
         } else {
             format = ProgramFormat::Raw;
         }
     }
-    const std::string shown = path == "-" ? "<stdin>" : path;
     switch (format) {
         case ProgramFormat::Elf: {
             auto obj = elf::read_object(*bytes, shown);
@@ -101,6 +198,25 @@ Result<ProgramInput> read_program(const std::string& path, ProgramFormat format,
                 return tl::unexpected(std::move(p.error()).with_context(path));
             }
             return single(std::move(*p), path);
+        }
+        case ProgramFormat::CbpfListing:
+        case ProgramFormat::CbpfC:
+        case ProgramFormat::CbpfDecimal:
+        case ProgramFormat::CbpfBytecode:
+        case ProgramFormat::BpfAsm:
+        case ProgramFormat::CbpfRaw: {
+            auto f = parse_classic(*bytes, format, shown);
+            if (!f) {
+                return tl::unexpected(std::move(f.error()));
+            }
+            auto p = cbpf::convert(*f, stem(path));
+            if (!p) {
+                return tl::unexpected(std::move(p.error()).with_context(shown));
+            }
+            ProgramInput in = single(std::move(*p), path);
+            in.object.license = "GPL";
+            in.classic = std::move(*f);
+            return in;
         }
         case ProgramFormat::Auto: break;
     }
