@@ -33,8 +33,9 @@ struct Trace {
 /// checked-mode vm::Interpreter run per packet on make_skb(frame, test-run, ctx).
 [[nodiscard]] Trace run_ours(const Case& c);
 
-/// Runs the case in the kernel: kernel::load_object, then kernel::test_run per packet; maps read
-/// back through BPF_MAP_GET_NEXT_KEY and BPF_MAP_LOOKUP_ELEM.
+/// Runs the case in the kernel: maps created with the same specs, the program loaded with its map
+/// references rewritten to their fds, then kernel::test_run per packet; maps read back through
+/// BPF_MAP_GET_NEXT_KEY and BPF_MAP_LOOKUP_ELEM.
 [[nodiscard]] Trace run_kernel(const Case& c);
 
 /// The first difference between the kernel's trace and ours, in words; empty when they agree.
