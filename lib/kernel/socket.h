@@ -22,8 +22,9 @@ namespace sockfilter::kernel {
 
 /// A duplicate of file descriptor `fd` of process `pid` (pidfd_open + pidfd_getfd; needs
 /// PTRACE_MODE_ATTACH_REALCREDS over the process, CAP_SYS_PTRACE for another user's). Errors
-/// name what is missing: no such process (ESRCH), no such fd (EBADF), not permitted (EPERM), and
-/// Errc::Usage when the fd is not a socket.
+/// name what is missing: no such process (ESRCH), no such fd (EBADF), not permitted (EPERM; the
+/// message names the ptrace rule), all Errc::Kernel with `sys_errno`; Errc::InvalidArgument when
+/// the fd is not a socket or `pid`/`fd` are out of range; Errc::NotSupported without pidfd_getfd.
 [[nodiscard]] Result<Fd> socket_of_process(pid_t pid, int fd);
 
 }  // namespace sockfilter::kernel

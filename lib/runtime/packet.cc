@@ -668,15 +668,22 @@ Result<CtxOverrides> parse_ctx_overrides(std::string_view text) {
     return out;
 }
 
+Result<void> check_test_run_overrides(const CtxOverrides& overrides) {
+    for (const CtxKey& k : kCtxKeys) {
+        if (!k.test_run_settable && (overrides.*k.member).has_value()) {
+            return fail(Errc::InvalidArgument,
+                        "test-run: BPF_PROG_TEST_RUN cannot set {} (its ctx_in sets mark, priority, ifindex, "
+                        "ingress_ifindex, cb0-cb4, gso_segs, gso_size)",
+                        k.name);
+        }
+    }
+    return {};
+}
+
 Result<Skb> make_skb(std::span<const std::uint8_t> frame, int linktype, SocketKind kind, const CtxOverrides& overrides) {
     if (kind == SocketKind::TestRun) {
-        for (const CtxKey& k : kCtxKeys) {
-            if (!k.test_run_settable && (overrides.*k.member).has_value()) {
-                return fail(Errc::InvalidArgument,
-                            "test-run: BPF_PROG_TEST_RUN cannot set {} (its ctx_in sets mark, priority, ifindex, "
-                            "ingress_ifindex, cb0-cb4, gso_segs, gso_size)",
-                            k.name);
-            }
+        if (auto settable = check_test_run_overrides(overrides); !settable) {
+            return tl::unexpected(std::move(settable.error()));
         }
         auto skb = make_test_run_skb(frame, linktype);
         if (skb) {

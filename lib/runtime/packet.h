@@ -57,6 +57,10 @@ struct CtxOverrides {
 /// name the bad key or value and list the valid keys.
 [[nodiscard]] Result<CtxOverrides> parse_ctx_overrides(std::string_view text);
 
+/// Whether BPF_PROG_TEST_RUN's ctx_in can set every field `overrides` sets (mark, priority, ifindex,
+/// ingress_ifindex, cb0..cb4, gso_segs, gso_size); the error names the first one it cannot.
+[[nodiscard]] Result<void> check_test_run_overrides(const CtxOverrides& overrides);
+
 /// Builds the sk_buff a socket of `kind` runs its filter on when `frame`, a captured packet of
 /// link type `linktype` (a dlt:: value), arrives. Errors: a link type it does not know, a frame
 /// too short for its link header, and (for raw, udp, tcp) a packet that socket can never receive

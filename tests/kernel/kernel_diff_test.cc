@@ -13,10 +13,10 @@
 
 #include "ctx_rows.h"
 #include "kernel/bpf.h"
+#include "kernel/ctx_in.h"
 #include "kernel_env.h"
 #include "runtime/load.h"
 #include "runtime/packet.h"
-#include "test_run_ctx.h"
 #include "vm/interpreter.h"
 
 namespace sockfilter::testing {
@@ -138,7 +138,7 @@ Frame frame1500() {
 
 /// What a run returned, as text comparable across engines ("0x45", or "error: ...").
 std::string kernel_result(const kernel::Fd& fd, const Frame& f) {
-    auto r = kernel::test_run(fd, f.bytes, test_run_ctx(f.overrides));
+    auto r = kernel::test_run(fd, f.bytes, kernel::test_run_ctx(f.overrides));
     if (!r) {
         return "error: " + r.error().render();
     }
