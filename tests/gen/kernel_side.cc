@@ -9,9 +9,9 @@
 
 #include "diff.h"
 #include "kernel/bpf.h"
+#include "kernel/ctx_in.h"
 #include "kernel/fd.h"
 #include "support/bytes.h"
-#include "test_run_ctx.h"
 
 namespace sockfilter::gen {
 
@@ -72,7 +72,7 @@ Trace run_kernel(const Case& c) {
     }
     const kernel::Fd& prog = loaded->prog;
     for (const Packet& p : c.packets) {
-        auto r = kernel::test_run(prog, p.frame, testing::test_run_ctx(p.ctx));
+        auto r = kernel::test_run(prog, p.frame, kernel::test_run_ctx(p.ctx));
         if (!r) {
             t.packets.push_back(r.error().sys_errno == EINVAL ? "input refused" : "error: " + r.error().render());
             continue;
