@@ -20,5 +20,6 @@ void add_asm_commands(CLI::App& app, int& exit_code);  // asm, disasm
 void add_exec_command(CLI::App& app, int& exit_code);
 void add_inspect_command(CLI::App& app, int& exit_code);
 void add_convert_command(CLI::App& app, int& exit_code);
+void add_compile_command(CLI::App& app, int& exit_code);
 
 }  // namespace sockfilter::tools

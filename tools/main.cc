@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     add_exec_command(app, exit_code);
     add_inspect_command(app, exit_code);
     add_convert_command(app, exit_code);
+    add_compile_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
