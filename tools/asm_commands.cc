@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `sockfilter asm` (text -> raw instruction bytes) and `sockfilter disasm` (bytes or text -> listing).
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -115,8 +116,18 @@ struct Listing {
 };
 
 /// An ELF object is read as `run` reads it (one program, chosen by name when there are several);
-/// anything else is assembly or raw bytes.
+/// an argument that names no file is a filter expression (EN10MB, packet socket); anything else
+/// is assembly or raw bytes.
 Result<Listing> load_for_disasm(const std::string& path, const std::string& program_name) {
+    std::error_code ec;
+    if (path != "-" && !std::filesystem::exists(path, ec)) {
+        // Not a file: a filter expression for an Ethernet packet socket, or an error saying both.
+        auto in = read_program(path, ProgramFormat::Auto, program_name);
+        if (!in) {
+            return tl::unexpected(std::move(in.error()));
+        }
+        return Listing{std::move(in->object.programs[in->index].program), {}};
+    }
     auto input = read_file(path);
     if (!input) {
         return tl::unexpected(std::move(input.error()));

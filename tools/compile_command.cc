@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // `sockfilter compile EXPR`: a tcpdump filter expression compiled to an eBPF socket filter
-// (lib/filter), printed as assembly (-d), a C array of struct bpf_insn (-dd) or decimal (-ddd).
+// (lib/filter), printed as assembly (-d), a C array of struct bpf_insn (-dd) or decimal (-ddd), or
+// written as an ELF object (-o) that libbpf and `bpftool prog load` accept.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -8,7 +10,9 @@
 #include <fmt/core.h>
 
 #include "asm/assembler.h"
+#include "elf/writer.h"
 #include "filter/compile.h"
+#include "support/bytes.h"
 #include "tools/commands.h"
 
 namespace sockfilter::tools {
@@ -19,6 +23,7 @@ struct CompileOptions {
     std::string linktype = "EN10MB";
     std::string socket;
     std::uint32_t snaplen = 262144;
+    std::string output;
     int dump = 0;
     bool stats = false;
 };
@@ -47,8 +52,23 @@ int run_compile(const CompileOptions& o) {
         return kExitInput;
     }
     const auto slots = prog->slots();
-    switch (o.dump) {
-        case 0:
+    if (!o.output.empty()) {
+        program::Object obj;
+        obj.path = o.output;
+        obj.license = "GPL";
+        obj.programs.push_back(program::ObjectProgram{*prog, "socket", {}});
+        auto bytes = elf::write_object(obj);
+        if (!bytes) {
+            fmt::print(stderr, "sockfilter: {}\n", bytes.error().render());
+            return kExitFailure;
+        }
+        if (auto w = write_file_atomic(o.output, *bytes); !w) {
+            fmt::print(stderr, "sockfilter: {}\n", w.error().render());
+            return kExitFailure;
+        }
+    }
+    switch (o.output.empty() ? std::max(o.dump, 1) : o.dump) {
+        case 0: break;
         case 1: fmt::print("{}", assembler::disassemble(*prog, assembler::Syntax::Kernel, {.pc = true})); break;
         case 2:
             for (const auto& s : slots) {
@@ -82,6 +102,9 @@ void add_compile_command(CLI::App& app, int& exit_code) {
                     "packet (offset 0 = link header; default for EN10MB, RAW, IPV4, IPV6) or packet-dgram (network "
                     "header; default for the others)");
     cmd->add_option("-s,--snaplen", opts->snaplen, "What a match returns: the bytes to keep (default 262144)");
+    cmd->add_option("-o,--output", opts->output,
+                    "Write an ELF object (section \"socket\", program \"filter\", license GPL) that libbpf and "
+                    "bpftool prog load accept; nothing is printed unless -d is given too");
     cmd->add_flag("-d", opts->dump, "Print the program: -d assembly (default), -dd C array, -ddd decimal");
     cmd->add_flag("--stats", opts->stats, "Print the instruction count on standard error");
     cmd->callback([opts, &exit_code] { exit_code = run_compile(*opts); });

@@ -44,6 +44,7 @@ constexpr std::pair<std::string_view, ProgramFormat> kFormats[] = {
     {"cbpf-bytecode", ProgramFormat::CbpfBytecode},
     {"bpf_asm", ProgramFormat::BpfAsm},
     {"cbpf-raw", ProgramFormat::CbpfRaw},
+    {"expr", ProgramFormat::Expr},
 };
 
 std::optional<cbpf::TextFormat> classic_text(ProgramFormat f) {
@@ -99,7 +100,7 @@ Result<ProgramFormat> parse_program_format(const std::string& text) {
     }
     return fail(Errc::InvalidArgument,
                 "unknown program format '{}' (expected auto, asm, raw, elf, cbpf-listing, cbpf-c, cbpf-decimal, "
-                "cbpf-bytecode, bpf_asm or cbpf-raw)",
+                "cbpf-bytecode, bpf_asm, cbpf-raw or expr)",
                 text);
 }
 
@@ -119,6 +120,7 @@ Result<cbpf::Filter> read_classic(const std::string& path, ProgramFormat format)
         }
     }
     if (format != ProgramFormat::CbpfRaw && !classic_text(format)) {
+        // Expr included: a filter expression compiles to eBPF, never to classic BPF.
         return fail(Errc::InvalidArgument, "{}: --format must name a classic format here", shown);
     }
     return parse_classic(*bytes, format, shown);
@@ -136,7 +138,28 @@ ProgramInput single(program::Program prog, const std::string& path) {
 
 }  // namespace
 
-Result<ProgramInput> read_program(const std::string& path, ProgramFormat format, const std::string& program_name) {
+Result<ProgramInput> read_program(const std::string& path, ProgramFormat format, const std::string& program_name,
+                                  const ExpressionTarget& expr) {
+    std::error_code ec;
+    const bool is_file = path == "-" || std::filesystem::exists(path, ec);
+    if (format == ProgramFormat::Expr || (format == ProgramFormat::Auto && !is_file)) {
+        if (!expr.refusal.empty()) {
+            return format == ProgramFormat::Expr
+                       ? fail(Errc::InvalidArgument, "{}", expr.refusal)
+                       : fail(Errc::Io, "'{}' names no file, and {}", path, expr.refusal);
+        }
+        auto p = filter::compile(path, expr.options);
+        if (!p) {
+            if (format == ProgramFormat::Expr) {
+                return tl::unexpected(std::move(p.error()));
+            }
+            return fail(Errc::Io, "'{}' is neither a file (none exists by that name) nor a filter expression ({})",
+                        path, p.error().render());
+        }
+        ProgramInput in = single(std::move(*p), "expression");
+        in.object.license = "GPL";
+        return in;
+    }
     auto bytes = read_file(path);
     if (!bytes) {
         return tl::unexpected(std::move(bytes.error()));
@@ -218,7 +241,8 @@ Result<ProgramInput> read_program(const std::string& path, ProgramFormat format,
             in.classic = std::move(*f);
             return in;
         }
-        case ProgramFormat::Auto: break;
+        case ProgramFormat::Auto:
+        case ProgramFormat::Expr: break;
     }
     SF_UNREACHABLE();
 }

@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "filter/compile.h"
 #include "pcap/reader.h"
 #include "pcap/writer.h"
 #include "runtime/instance.h"
@@ -213,6 +214,33 @@ struct Runner {
     }
 };
 
+/// How a filter expression given as PROG compiles: for the capture's link type and the socket
+/// run simulates. A packet socket of a link type whose header no socket sees (cooked, NULL, LOOP)
+/// starts at the network header, as make_skb builds it; test-run starts at the network header of
+/// an Ethernet frame. raw, udp and tcp sockets start past the headers the language is about.
+ExpressionTarget expression_target(int linktype, runtime::SocketKind kind) {
+    ExpressionTarget t;
+    auto lt = filter::parse_linktype(std::to_string(linktype));
+    if (!lt) {
+        t.refusal = lt.error().message;
+        return t;
+    }
+    t.options.linktype = *lt;
+    switch (kind) {
+        case runtime::SocketKind::Packet: t.options.socket = filter::default_socket(*lt); break;
+        case runtime::SocketKind::PacketDgram:
+        case runtime::SocketKind::TestRun: t.options.socket = filter::Socket::PacketDgram; break;
+        case runtime::SocketKind::Raw:
+        case runtime::SocketKind::Udp:
+        case runtime::SocketKind::Tcp:
+            t.refusal = fmt::format("a filter expression runs on packet, packet-dgram and test-run sockets, not on "
+                                    "--socket {} (offset 0 there is past the headers it tests)",
+                                    runtime::socket_kind_name(kind));
+            break;
+    }
+    return t;
+}
+
 int run_main(const RunArgs& args) {
     auto format = parse_program_format(args.format);
     auto kind = runtime::parse_socket_kind(args.socket);
@@ -232,7 +260,18 @@ int run_main(const RunArgs& args) {
         fmt::print(stderr, "sockfilter run: --cpus must be 1 to 1024\n");
         return kExitUsage;
     }
-    auto input = read_program(args.program, *format, args.program_name);
+    // The capture is opened first: its link type decides how a filter expression compiles.
+    std::optional<pcap::Reader> reader;
+    if (!args.read.empty()) {
+        auto r = pcap::Reader::open(args.read);
+        if (!r) {
+            print_error(r.error());
+            return kExitInput;
+        }
+        reader.emplace(std::move(*r));
+    }
+    const auto expr = expression_target(reader ? reader->linktype() : runtime::dlt::kEn10mb, *kind);
+    auto input = read_program(args.program, *format, args.program_name, expr);
     if (!input) {
         print_error(input.error());
         return kExitInput;
@@ -279,11 +318,6 @@ int run_main(const RunArgs& args) {
         return finish();
     }
 
-    auto reader = pcap::Reader::open(args.read);
-    if (!reader) {
-        print_error(reader.error());
-        return kExitInput;
-    }
     std::optional<pcap::Writer> writer;
     if (!args.write.empty()) {
         auto w = pcap::Writer::create(args.write, reader->linktype(), reader->snaplen());
@@ -326,7 +360,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
     auto args = std::make_shared<RunArgs>();
     auto* cmd = app.add_subcommand("run", "Run a socket filter on every packet of a capture");
     cmd->add_option("PROG", args->program,
-                    "Program: a BPF ELF object, eBPF assembly (either syntax) or raw instruction bytes")
+                    "Program: a BPF ELF object, eBPF assembly (either syntax), raw instruction bytes, classic BPF, or a "
+                    "tcpdump filter expression (an argument that names no file; quote it)")
         ->required();
     auto* read = cmd->add_option("-r,--read", args->read, "Capture to read (pcap or pcapng)");
     cmd->add_option("--packet", args->packet_hex, "One Ethernet frame as hex, instead of -r")->excludes(read);
@@ -335,7 +370,10 @@ void add_run_command(CLI::App& app, int& exit_code) {
                     "Socket the packets arrive on: packet, packet-dgram, raw, udp, tcp, test-run")
         ->capture_default_str();
     cmd->add_option("--ctx", args->ctx, "Metadata a capture does not carry: mark=1,ifindex=3,cb0=7,...");
-    cmd->add_option("--format", args->format, "Program format: auto, asm, raw, elf")->capture_default_str();
+    cmd->add_option("--format", args->format,
+                    "Program format: auto, asm, raw, elf, expr (a filter expression; auto takes an argument that "
+                    "names no file as one), cbpf-listing, cbpf-c, cbpf-decimal, cbpf-bytecode, bpf_asm, cbpf-raw")
+        ->capture_default_str();
     cmd->add_option("--program", args->program_name, "Program of an ELF object to run (its function name)");
     cmd->add_flag("--maps", args->maps, "Print every map's contents after the run");
     cmd->add_option("--map-init", args->engine.map_init,
