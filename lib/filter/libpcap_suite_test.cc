@@ -25,30 +25,6 @@ std::string env_or(const char* name, const char* fallback) {
     return v != nullptr ? v : fallback;
 }
 
-std::vector<std::vector<std::string>> read_tsv(const std::string& path) {
-    std::ifstream in(path);
-    std::vector<std::vector<std::string>> rows;
-    std::string line;
-    bool header = true;
-    while (std::getline(in, line)) {
-        if (header) {
-            header = false;
-            continue;
-        }
-        std::vector<std::string> cols;
-        std::stringstream ss(line);
-        std::string c;
-        while (std::getline(ss, c, '\t')) {
-            cols.push_back(c);
-        }
-        if (!line.empty() && line.back() == '\t') {
-            cols.emplace_back();
-        }
-        rows.push_back(cols);
-    }
-    return rows;
-}
-
 /// The strict expected-failure list: case -> reason.
 std::map<std::string, std::string> expected_failures() {
     std::map<std::string, std::string> out;
@@ -76,10 +52,10 @@ bool test_fixture_name(const std::string& expr, const Error& e) {
     return lower.find(".libpcap.test") != std::string::npos && e.message.rfind("unknown ", 0) == 0;
 }
 
-const std::string kDir = env_or("SF_SHARED_DIR", SF_DEFAULT_SHARED_DIR) + "/pcap-filter";
+const std::string kDir = testing::pcap_filter_dir(SF_DEFAULT_SHARED_DIR);
 
 TEST(LibpcapSuite, AcceptTsvCompilesOrRefuses) {
-    const auto rows = read_tsv(kDir + "/accept.tsv");
+    const auto rows = testing::read_tsv(kDir + "/accept.tsv");
     ASSERT_GT(rows.size(), 2000u) << "accept.tsv not found under " << kDir;
     const auto xfail = expected_failures();
     std::set<std::string> seen;
@@ -131,7 +107,7 @@ TEST(LibpcapSuite, AcceptTsvCompilesOrRefuses) {
 }
 
 TEST(LibpcapSuite, ApplyTsvVerdictsMatch) {
-    const auto rows = read_tsv(kDir + "/apply.tsv");
+    const auto rows = testing::read_tsv(kDir + "/apply.tsv");
     ASSERT_GT(rows.size(), 100u);
     const auto xfail = expected_failures();
     int cases = 0, agree = 0, refusals = 0, packets = 0;
