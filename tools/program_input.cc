@@ -132,7 +132,7 @@ namespace {
 ProgramInput single(program::Program prog, const std::string& path) {
     ProgramInput in;
     in.object.path = path;
-    in.object.programs.push_back(program::ObjectProgram{std::move(prog), {}, {}});
+    in.object.programs.push_back(program::ObjectProgram{std::move(prog), {}, {}, {}});
     return in;
 }
 

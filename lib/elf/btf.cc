@@ -55,6 +55,44 @@ const char* btf_string(const struct btf* btf, std::uint32_t off) {
     return btf__str_by_offset(btf, off);
 }
 
+bool btf_references_valid(const struct btf* btf) {
+    const std::uint32_t count = btf__type_cnt(btf);
+    auto name_ok = [&](std::uint32_t off) { return btf__name_by_offset(btf, off) != nullptr; };
+    auto type_ok = [&](std::uint32_t id) { return id < count; };
+    for (std::uint32_t id = 1; id < count; ++id) {
+        const btf_type* t = btf__type_by_id(btf, id);
+        if (t == nullptr || !name_ok(t->name_off)) {
+            return false;
+        }
+        const std::uint16_t n = btf_vlen(t);
+        bool ok = true;
+        if (btf_is_mod(t) || btf_is_ptr(t) || btf_is_typedef(t) || btf_is_func(t) || btf_is_var(t) ||
+            btf_is_decl_tag(t) || btf_is_func_proto(t)) {
+            ok = type_ok(t->type);
+        } else if (btf_is_array(t)) {
+            ok = type_ok(btf_array(t)->type) && type_ok(btf_array(t)->index_type);
+        }
+        for (std::uint16_t i = 0; ok && i < n; ++i) {
+            if (btf_is_composite(t)) {
+                ok = name_ok(btf_members(t)[i].name_off) && type_ok(btf_members(t)[i].type);
+            } else if (btf_is_enum(t)) {
+                ok = name_ok(btf_enum(t)[i].name_off);
+            } else if (btf_is_enum64(t)) {
+                ok = name_ok(btf_enum64(t)[i].name_off);
+            } else if (btf_is_func_proto(t)) {
+                ok = name_ok(btf_params(t)[i].name_off) && type_ok(btf_params(t)[i].type);
+            } else if (btf_is_datasec(t)) {
+                const std::uint32_t v = btf_var_secinfos(t)[i].type;
+                ok = v != 0 && type_ok(v) && (btf_is_var(btf__type_by_id(btf, v)) || btf_is_func(btf__type_by_id(btf, v)));
+            }
+        }
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
 namespace {
 
 constexpr std::uint16_t kBtfMagic = 0xeB9F;

@@ -85,6 +85,10 @@ struct BtfExt {
 /// Reads `.BTF.ext` (empty when the object has none); section names resolve through `btf`.
 [[nodiscard]] Result<BtfExt> read_btf_ext(const ElfFile& file, const struct btf* btf);
 
+/// Whether every name offset of `btf` lies in its string table and every type it references
+/// exists: what libbpf's object loader assumes of BTF that btf__new accepted.
+[[nodiscard]] bool btf_references_valid(const struct btf* btf);
+
 /// A string of the object's BTF string table, or nullptr when `off` is outside it.
 [[nodiscard]] const char* btf_string(const struct btf* btf, std::uint32_t off);
 

@@ -226,6 +226,7 @@ struct Linker {
     const struct btf* btf;
     std::vector<isa::Insn> out;
     std::vector<program::LineInfo> lines;
+    std::vector<program::FuncInfo> funcs;
     std::map<std::pair<std::size_t, std::size_t>, std::size_t> placed;  // (section, function) -> first slot
 
     void add_lines(const CodeSection& cs, const Function& f, std::size_t at) {
@@ -241,7 +242,20 @@ struct Linker {
             const char* file = btf_string(btf, r.file_name_off);
             const char* text = btf_string(btf, r.line_off);
             lines.push_back(program::LineInfo{static_cast<std::uint32_t>(at + slot - f.start), file ? file : "",
-                                              r.line_col >> 10, r.line_col & 0x3ff, text ? text : ""});
+                                              r.line_col >> 10, r.line_col & 0x3ff, text ? text : "",
+                                              r.file_name_off, r.line_off, r.line_col});
+        }
+    }
+
+    void add_funcs(const CodeSection& cs, const Function& f, std::size_t at) {
+        auto it = ext.funcs.find(cs.elf->name);
+        if (it == ext.funcs.end()) {
+            return;
+        }
+        for (const FuncInfoRecord& r : it->second) {
+            if (r.insn_off == f.start * 8) {
+                funcs.push_back(program::FuncInfo{static_cast<std::uint32_t>(at), r.type_id});
+            }
         }
     }
 
@@ -253,6 +267,7 @@ struct Linker {
         out.insert(out.end(), cs.slots.begin() + static_cast<std::ptrdiff_t>(fn.start),
                    cs.slots.begin() + static_cast<std::ptrdiff_t>(fn.end));
         add_lines(cs, fn, at);
+        add_funcs(cs, fn, at);
         for (std::size_t slot = fn.start; slot < fn.end; ++slot) {
             const auto& t = cs.targets[slot];
             if (!t) {
@@ -274,7 +289,7 @@ struct Linker {
 
 Result<program::ObjectProgram> link_program(const CodeSections& code, std::size_t section, std::size_t func,
                                             const BtfExt& ext, const struct btf* btf) {
-    Linker l{code, ext, btf, {}, {}, {}};
+    Linker l{code, ext, btf, {}, {}, {}, {}};
     l.append(section, func);
     const CodeSection& cs = code.sections[section];
     const std::string& name = cs.functions[func].name;
@@ -283,7 +298,7 @@ Result<program::ObjectProgram> link_program(const CodeSections& code, std::size_
         return tl::unexpected(
             std::move(p.error()).with_context(fmt::format("section \"{}\": program \"{}\"", cs.elf->name, name)));
     }
-    return program::ObjectProgram{std::move(*p), cs.elf->name, std::move(l.lines)};
+    return program::ObjectProgram{std::move(*p), cs.elf->name, std::move(l.lines), std::move(l.funcs)};
 }
 
 }  // namespace sockfilter::elf

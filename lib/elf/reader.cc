@@ -48,6 +48,28 @@ std::string read_license(const ElfFile& file) {
     return std::string(s->data.begin(), end);
 }
 
+// The object's BTF as libbpf finalizes it at open time (DATASEC sizes and variable offsets from
+// the symbol table, `.ksyms` functions replaced by a variable), which the kernel accepts; the type
+// ids and string offsets stay those of the file. Empty when libbpf cannot open the object.
+std::vector<std::uint8_t> finalized_btf(std::span<const std::uint8_t> bytes, const std::string& path) {
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = path.c_str());
+    struct bpf_object* lobj = bpf_object__open_mem(bytes.data(), bytes.size(), &opts);
+    if (lobj == nullptr) {
+        return {};
+    }
+    std::vector<std::uint8_t> out;
+    if (const struct btf* b = bpf_object__btf(lobj)) {
+        std::uint32_t size = 0;
+        const void* raw = btf__raw_data(b, &size);
+        if (raw != nullptr) {
+            const auto* p = static_cast<const std::uint8_t*>(raw);
+            out.assign(p, p + size);
+        }
+    }
+    bpf_object__close(lobj);
+    return out;
+}
+
 Result<program::Object> read(std::span<const std::uint8_t> bytes, const std::string& path,
                              const ReadOptions& options) {
     QuietLibbpf quiet_libbpf;
@@ -71,9 +93,6 @@ Result<program::Object> read(std::span<const std::uint8_t> bytes, const std::str
     program::Object obj;
     obj.path = path;
     obj.license = read_license(*file);
-    if (const Section* b = file->find(".BTF")) {
-        obj.btf.assign(b->data.begin(), b->data.end());
-    }
 
     std::vector<std::size_t> wanted;
     for (const Section& s : file->sections()) {
@@ -148,6 +167,16 @@ Result<program::Object> read(std::span<const std::uint8_t> bytes, const std::str
             return fail(Errc::NotSupported, "section \"{}\": program type {} is not a socket filter", section, type);
         }
         return fail(Errc::Format, "no programs: the object has no `socket` or `socket/...` section");
+    }
+    // libbpf's object loader trusts its input more than our reader: it sees only objects we
+    // accepted whose BTF names and type references resolve.
+    if (const Section* b = file->find(".BTF")) {
+        if (btf_references_valid(btf->get())) {
+            obj.btf = finalized_btf(bytes, path);
+        }
+        if (obj.btf.empty()) {
+            obj.btf.assign(b->data.begin(), b->data.end());
+        }
     }
     return obj;
 }

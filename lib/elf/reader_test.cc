@@ -34,7 +34,7 @@ const program::ObjectProgram& prog(const program::Object& obj, const std::string
     auto p = select_program(obj, name);
     EXPECT_TRUE(p.has_value()) << (p ? "" : p.error().render());
     static const program::ObjectProgram kNone{*program::Program::from_bytes("none", std::vector<std::uint8_t>{
-                                                  0x95, 0, 0, 0, 0, 0, 0, 0}), "", {}};
+                                                  0x95, 0, 0, 0, 0, 0, 0, 0}), "", {}, {}};
     return p ? **p : kNone;
 }
 

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "kernel/prog_load.h"
+
 namespace sockfilter::kernel {
 
 namespace {
@@ -17,33 +19,6 @@ namespace {
 /// load), up to this size.
 constexpr std::size_t kInitialLogSize = std::size_t{1} << 20;
 constexpr std::size_t kMaxLogSize = std::size_t{1} << 28;
-/// BPF_OBJ_NAME_LEN - 1.
-constexpr std::size_t kMaxNameLen = 15;
-
-std::string kernel_name(const std::string& name) {
-    std::string out;
-    for (char c : name) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                        c == '.';
-        if (ok && out.size() < kMaxNameLen) {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
-
-std::vector<bpf_insn> to_kernel(const program::Program& prog) {
-    std::vector<bpf_insn> out(prog.size());
-    for (std::size_t i = 0; i < prog.size(); ++i) {
-        const isa::Insn& in = prog.slots()[i];
-        out[i].code = in.opcode;
-        out[i].dst_reg = in.dst & 0x0f;
-        out[i].src_reg = in.src & 0x0f;
-        out[i].off = in.off;
-        out[i].imm = in.imm;
-    }
-    return out;
-}
 
 tl::unexpected<Error> kernel_error(int err, std::string message) {
     return tl::unexpected<Error>(Error{Errc::Kernel, std::move(message), {}, {}, err});
@@ -82,9 +57,37 @@ std::string summarize_log(std::string_view log) {
     return std::string(best);
 }
 
-Result<Fd> load_socket_filter(const program::Program& prog, const LoadOptions& opts, std::string* log) {
-    const std::vector<bpf_insn> insns = to_kernel(prog);
-    const std::string name = kernel_name(prog.name());
+namespace detail {
+
+std::string kernel_name(std::string_view name) {
+    // BPF_OBJ_NAME_LEN - 1.
+    constexpr std::size_t kMaxNameLen = 15;
+    std::string out;
+    for (char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                        c == '.';
+        if (ok && out.size() < kMaxNameLen) {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::vector<bpf_insn> to_kernel(const program::Program& prog) {
+    std::vector<bpf_insn> out(prog.size());
+    for (std::size_t i = 0; i < prog.size(); ++i) {
+        const isa::Insn& in = prog.slots()[i];
+        out[i].code = in.opcode;
+        out[i].dst_reg = in.dst & 0x0f;
+        out[i].src_reg = in.src & 0x0f;
+        out[i].off = in.off;
+        out[i].imm = in.imm;
+    }
+    return out;
+}
+
+Result<Fd> prog_load(const std::string& name, std::span<const bpf_insn> insns, const std::string& license,
+                     const LoadOptions& opts, const ProgLoadExtras& extras, std::string* log) {
     std::vector<char> buf(kInitialLogSize);
     while (true) {
         buf[0] = '\0';
@@ -93,9 +96,25 @@ Result<Fd> load_socket_filter(const program::Program& prog, const LoadOptions& o
         lo.log_level = opts.log_level;
         lo.log_buf = buf.data();
         lo.log_size = static_cast<std::uint32_t>(buf.size());
+        if (extras.btf_fd >= 0) {
+            lo.prog_btf_fd = static_cast<std::uint32_t>(extras.btf_fd);
+        }
+        if (!extras.func_info.empty()) {
+            lo.func_info = extras.func_info.data();
+            lo.func_info_cnt = static_cast<std::uint32_t>(extras.func_info.size());
+            lo.func_info_rec_size = sizeof(bpf_func_info);
+        }
+        if (!extras.line_info.empty()) {
+            lo.line_info = extras.line_info.data();
+            lo.line_info_cnt = static_cast<std::uint32_t>(extras.line_info.size());
+            lo.line_info_rec_size = sizeof(bpf_line_info);
+        }
+        if (!extras.fd_array.empty()) {
+            lo.fd_array = extras.fd_array.data();
+        }
         errno = 0;
         const int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, name.empty() ? nullptr : name.c_str(),
-                                     opts.license.c_str(), insns.data(), insns.size(), &lo);
+                                     license.c_str(), insns.data(), insns.size(), &lo);
         const int err = fd < 0 ? -fd : 0;
         if (err == ENOSPC && buf.size() < kMaxLogSize) {
             buf.assign(buf.size() * 8, '\0');
@@ -115,6 +134,13 @@ Result<Fd> load_socket_filter(const program::Program& prog, const LoadOptions& o
         }
         return kernel_error(err, std::move(summary));
     }
+}
+
+}  // namespace detail
+
+Result<Fd> load_socket_filter(const program::Program& prog, const LoadOptions& opts, std::string* log) {
+    const std::vector<bpf_insn> insns = detail::to_kernel(prog);
+    return detail::prog_load(detail::kernel_name(prog.name()), insns, opts.license, opts, {}, log);
 }
 
 Result<TestRunResult> test_run(const Fd& prog, std::span<const std::uint8_t> data,

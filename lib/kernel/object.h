@@ -24,7 +24,11 @@ struct KernelMap {
 
 /// The kernel objects made for one program::Object; vectors in the Object's order.
 struct LoadedObject {
-    Fd btf;                        ///< the object's BTF, or nothing when it has none
+    Fd btf;                        ///< the object's BTF, or nothing when it has none or the kernel refused it
+    /// Why the kernel refused the object's BTF (empty when it has none or it loaded). As under
+    /// libbpf, BTF is then optional: maps and programs load without it (no func_info or
+    /// line_info), and a program that needs it fails with the verifier's message.
+    std::string btf_error;
     std::vector<KernelMap> maps;   ///< index = Object::maps index
     std::vector<Fd> programs;      ///< index = Object::programs index; empty Fd if not loaded
 };

@@ -102,13 +102,26 @@ struct LineInfo {
     std::uint32_t line = 0;
     std::uint32_t col = 0;
     std::string text;         ///< the source line itself, as BTF keeps it
+    /// The record as BPF_PROG_LOAD takes it (struct bpf_line_info, with `insn` as insn_off):
+    /// offsets of `file` and `text` in Object::btf's string table, and line << 10 | col.
+    std::uint32_t file_name_off = 0;
+    std::uint32_t line_off = 0;
+    std::uint32_t line_col = 0;
+};
+
+/// One function of a program from BTF func info (struct bpf_func_info): where it starts and its
+/// BTF FUNC type in Object::btf.
+struct FuncInfo {
+    std::uint32_t insn = 0;   ///< slot index in the program of the function's first instruction
+    std::uint32_t type_id = 0;
 };
 
 /// A program of an object with what belongs to it alone.
 struct ObjectProgram {
     Program program;
     std::string section;      ///< "socket", "socket/filter", ...
-    std::vector<LineInfo> lines;
+    std::vector<LineInfo> lines;   ///< ascending by insn
+    std::vector<FuncInfo> funcs{};  ///< ascending by insn: the entry, then each subprogram appended
 };
 
 /// Everything one BPF ELF object defines: its socket-filter programs, the maps (and global data)
@@ -120,8 +133,12 @@ struct Object {
     std::vector<ObjectProgram> programs;
     std::vector<MapSpec> maps;
     std::vector<KfuncRef> kfuncs;
-    /// The object's `.BTF` section as it is in the file (empty without BTF): the types that
-    /// MapSpec::btf_key_type_id and btf_value_type_id name, for printing keys and values.
+    /// The object's BTF in raw form (empty without BTF): the types that MapSpec::btf_key_type_id,
+    /// btf_value_type_id and FuncInfo::type_id name, and the strings of LineInfo. It is the `.BTF`
+    /// section as libbpf finalizes it when it opens the object (DATASEC sizes and variable offsets
+    /// filled in, extern functions in `.ksyms` replaced), which the kernel's BPF_BTF_LOAD accepts
+    /// and whose type ids and string offsets are those of the file; when libbpf cannot open the
+    /// object it is the section's bytes as they are in the file.
     std::vector<std::uint8_t> btf;
     /// Programs of other types the object also contains: (section, type name), listed and refused.
     std::vector<std::pair<std::string, std::string>> other_programs;

@@ -870,7 +870,7 @@ program::Object to_object(const Case& c) {
     program::Object obj;
     obj.path = fmt::format("gen/{}-{}", c.seed, c.index);
     obj.license = "GPL";
-    obj.programs.push_back(program::ObjectProgram{layout(c), "socket", {}});
+    obj.programs.push_back(program::ObjectProgram{layout(c), "socket", {}, {}});
     obj.maps = c.maps;
     return obj;
 }

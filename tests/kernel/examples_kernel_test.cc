@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kernel_env.h"
+#include "libbpf_object.h"
 #include "pcap/reader.h"
 
 namespace sockfilter::testing {
@@ -39,36 +40,6 @@ std::vector<std::string> example_names() {
     }
     return out;
 }
-
-/// A libbpf object, opened and loaded, closed on destruction.
-class LoadedObject {
-public:
-    explicit LoadedObject(const std::string& path) {
-        obj_ = bpf_object__open_file(path.c_str(), nullptr);
-        if (obj_ == nullptr) {
-            error_ = "bpf_object__open_file failed";
-            return;
-        }
-        if (int err = bpf_object__load(obj_); err != 0) {
-            error_ = "bpf_object__load failed: " + std::to_string(err);
-        }
-    }
-    LoadedObject(const LoadedObject&) = delete;
-    LoadedObject& operator=(const LoadedObject&) = delete;
-    ~LoadedObject() { bpf_object__close(obj_); }
-
-    /// Empty when the object loaded.
-    [[nodiscard]] const std::string& error() const { return error_; }
-    /// The fd of the program called `name`, or -1.
-    [[nodiscard]] int program_fd(const std::string& name) const {
-        const bpf_program* p = bpf_object__find_program_by_name(obj_, name.c_str());
-        return p == nullptr ? -1 : bpf_program__fd(p);
-    }
-
-private:
-    bpf_object* obj_ = nullptr;
-    std::string error_;
-};
 
 /// `ret` of each packet `sockfilter run --socket test-run --json` reports, by index; nullopt
 /// where the packet faulted or was not delivered.
@@ -111,7 +82,7 @@ TEST_F(ExamplesKernelTest, EveryExampleLoads) {
     const auto names = example_names();
     ASSERT_GE(names.size(), 8U);
     for (const auto& name : names) {
-        LoadedObject obj(kObjects + "/" + name + ".o");
+        LibbpfObject obj(kObjects + "/" + name + ".o");
         EXPECT_EQ(obj.error(), "") << name;
     }
 }
@@ -134,7 +105,7 @@ constexpr Case kCases[] = {
 TEST_F(ExamplesKernelTest, TestRunVerdictsMatchSockfilter) {
     for (const Case& c : kCases) {
         const std::string object = kObjects + "/" + c.example + ".o";
-        LoadedObject obj(object);
+        LibbpfObject obj(object);
         ASSERT_EQ(obj.error(), "") << c.example;
         const int fd = obj.program_fd(c.program);
         ASSERT_GE(fd, 0) << c.example << ": no program " << c.program;
