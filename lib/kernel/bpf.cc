@@ -170,6 +170,42 @@ Result<TestRunResult> test_run(const Fd& prog, std::span<const std::uint8_t> dat
     return out;
 }
 
+Result<ProgramInfo> program_info(const Fd& prog) {
+    bpf_prog_info info{};
+    std::uint32_t len = sizeof(info);
+    if (const int rc = bpf_obj_get_info_by_fd(prog.get(), &info, &len); rc != 0) {
+        const int err = -rc;
+        return kernel_error(err, std::string("BPF_OBJ_GET_INFO_BY_FD: ") + std::strerror(err));
+    }
+    return ProgramInfo{info.id, info.name, info.xlated_prog_len / static_cast<std::uint32_t>(sizeof(bpf_insn)),
+                       info.jited_prog_len, info.verified_insns};
+}
+
+Result<std::vector<isa::Insn>> xlated(const Fd& prog) {
+    auto head = program_info(prog);
+    if (!head) {
+        return tl::unexpected(std::move(head.error()));
+    }
+    std::vector<bpf_insn> raw(head->xlated_insns);
+    bpf_prog_info info{};
+    info.xlated_prog_len = static_cast<std::uint32_t>(raw.size() * sizeof(bpf_insn));
+    info.xlated_prog_insns = reinterpret_cast<std::uintptr_t>(raw.data());
+    std::uint32_t len = sizeof(info);
+    if (const int rc = bpf_obj_get_info_by_fd(prog.get(), &info, &len); rc != 0) {
+        const int err = -rc;
+        return kernel_error(err, std::string("BPF_OBJ_GET_INFO_BY_FD: ") + std::strerror(err));
+    }
+    if (raw.empty() || info.xlated_prog_insns == 0) {
+        return fail(Errc::NotSupported, "the kernel does not show this process the translated program (it needs "
+                    "CAP_BPF, and CAP_SYS_ADMIN or CAP_SYSLOG under kernel.kptr_restrict)");
+    }
+    std::vector<isa::Insn> out(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        out[i] = isa::Insn{raw[i].code, raw[i].dst_reg, raw[i].src_reg, raw[i].off, raw[i].imm};
+    }
+    return out;
+}
+
 Result<Probe> probe() {
     auto prog = program::Program::from_slots("sf_probe", {{0xb7, 0, 0, 0, 0}, {0x95, 0, 0, 0, 0}});
     if (!prog) {

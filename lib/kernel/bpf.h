@@ -62,6 +62,24 @@ struct TestRunResult {
 [[nodiscard]] Result<TestRunResult> test_run(const Fd& prog, std::span<const std::uint8_t> data,
                                              const std::optional<std::array<std::uint8_t, kSkBuffSize>>& ctx_in);
 
+/// What BPF_OBJ_GET_INFO_BY_FD reports of a loaded program.
+struct ProgramInfo {
+    std::uint32_t id = 0;              ///< the kernel's program id (bpftool prog show id N)
+    std::string name;                  ///< the kernel's name (at most 15 characters)
+    std::uint32_t xlated_insns = 0;    ///< slots of the program as the verifier rewrote it
+    std::uint32_t jited_bytes = 0;     ///< 0 when the JIT is off
+    std::uint32_t verified_insns = 0;  ///< instructions the verifier processed
+};
+
+/// BPF_OBJ_GET_INFO_BY_FD of a program. Errors: Errc::Kernel with the errno.
+[[nodiscard]] Result<ProgramInfo> program_info(const Fd& prog);
+
+/// The program as the kernel rewrote it (xlated_prog_insns): context accesses converted, helper
+/// calls resolved, map pointers replaced (the kernel hides their addresses unless the caller may
+/// read kernel pointers). Errors: Errc::Kernel with the errno, or Errc::NotSupported when the
+/// kernel withholds the instructions (it does without CAP_BPF, or under kernel.kptr_restrict).
+[[nodiscard]] Result<std::vector<isa::Insn>> xlated(const Fd& prog);
+
 /// Whether this process may use bpf() for socket filters.
 struct Probe {
     bool permitted = false;

@@ -57,6 +57,11 @@ const char* privilege_name(BpfPrivilege p) {
     return "none";
 }
 
+bool on_bpffs(const std::string& path) {
+    struct statfs sfs{};
+    return ::statfs(path.c_str(), &sfs) == 0 && static_cast<std::uint64_t>(sfs.f_type) == kBpfFsMagic;
+}
+
 Result<Features> probe_features() {
     Features f;
     auto p = probe();
@@ -79,8 +84,7 @@ Result<Features> probe_features() {
     f.jit_enable = read_sysctl("/proc/sys/net/core/bpf_jit_enable");
     f.jit_harden = read_sysctl("/proc/sys/net/core/bpf_jit_harden");
     f.unprivileged_bpf_disabled = read_sysctl("/proc/sys/kernel/unprivileged_bpf_disabled");
-    struct statfs sfs{};
-    f.bpffs_mounted = ::statfs(kBpffsPath, &sfs) == 0 && static_cast<std::uint64_t>(sfs.f_type) == kBpfFsMagic;
+    f.bpffs_mounted = on_bpffs(kBpffsPath);
     struct utsname u{};
     if (::uname(&u) == 0) {
         f.kernel_release = u.release;

@@ -37,6 +37,10 @@ struct Features {
 /// Where pinning expects the bpf filesystem.
 inline constexpr const char* kBpffsPath = "/sys/fs/bpf";
 
+/// Whether `path` (a file or directory that exists) lies on a bpf filesystem (statfs f_type ==
+/// BPF_FS_MAGIC).
+[[nodiscard]] bool on_bpffs(const std::string& path);
+
 /// Probes everything Features lists. Unreadable settings are nullopt, not errors; the only error is
 /// probe()'s (a probe load that fails for a reason other than permission).
 [[nodiscard]] Result<Features> probe_features();
