@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
     add_inspect_command(app, exit_code);
     add_convert_command(app, exit_code);
     add_compile_command(app, exit_code);
+    add_verify_command(app, exit_code);
+    add_load_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -50,7 +50,10 @@ std::string summarize_log(std::string_view log) {
         }
         const bool stats = line.starts_with("processed ") || line.starts_with("verification time ") ||
                            line.starts_with("stack depth ");
-        if (!line.empty() && !stats) {
+        // "; <source line> @ file.c:12": the verifier's annotation from BTF line info, which it may
+        // print after the message.
+        const bool source = line.starts_with("; ");
+        if (!line.empty() && !stats && !source) {
             best = line;
         }
     }

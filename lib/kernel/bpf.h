@@ -43,8 +43,9 @@ struct LoadOptions {
 [[nodiscard]] Result<Fd> load_socket_filter(const program::Program& prog, const LoadOptions& opts = {},
                                             std::string* log = nullptr);
 
-/// The one line that says why a verifier log ended as it did: the last non-empty line that is not
-/// the `processed N insns ...` statistics line. Empty if there is no such line.
+/// The one line that says why a verifier log ended as it did: the last non-empty line that is
+/// neither a statistics line (`processed N insns ...`, `verification time`, `stack depth`) nor a
+/// source annotation from BTF line info (`; <source> @ file.c:12`). Empty if there is no such line.
 [[nodiscard]] std::string summarize_log(std::string_view log);
 
 /// What one BPF_PROG_TEST_RUN returned.

@@ -52,6 +52,9 @@ Result<Pinned> pin(const Fd& obj, const std::string& path) {
         }
         out.mounted_bpffs = true;
     }
+    if (target.filename().string().find('.') != std::string::npos) {
+        return fail(Errc::InvalidArgument, "{}: a bpf filesystem refuses names with '.'", path);
+    }
     if (!fs::is_directory(dir, ec)) {
         return fail(Errc::InvalidArgument, "{}: directory {} does not exist", path, dir.string());
     }

@@ -17,7 +17,8 @@ struct Pinned {
 
 /// BPF_OBJ_PIN of `obj` at `path`. When `path` is under /sys/fs/bpf and no bpf filesystem is
 /// mounted there, mounts one (mode 0700; needs CAP_SYS_ADMIN). Errors name the path and the
-/// reason: Errc::InvalidArgument when its directory does not exist or is not on a bpf filesystem,
+/// reason: Errc::InvalidArgument when its directory does not exist or is not on a bpf filesystem
+/// or the name has a '.' (bpffs refuses those),
 /// Errc::Kernel with the errno when the mount or BPF_OBJ_PIN fails (EEXIST: the path exists;
 /// EPERM/EACCES: not permitted).
 [[nodiscard]] Result<Pinned> pin(const Fd& obj, const std::string& path);

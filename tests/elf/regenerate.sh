@@ -16,7 +16,7 @@ build() {  # build <clang> <cpu> <src> <out>
     "$1" -O2 -g -target bpf "-mcpu=$2" $arch_inc -c "$3" -o "$4"
 }
 
-for src in simple multi subprog maps legacy_maps globals kfunc core core_target other_types xdp_only; do
+for src in simple multi subprog maps legacy_maps globals kfunc core core_target other_types xdp_only rejected; do
     build clang-14 v3 "$src.c" "$src.o"
 done
 build clang-14 v1 simple.c simple.v1.o

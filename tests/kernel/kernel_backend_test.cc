@@ -58,6 +58,12 @@ TEST(KernelLog, Summary) {
                                     "processed 1 insns (limit 1000000) max_states_per_insn 0 total_states 0 "
                                     "peak_states 0 mark_read 0\n\n"),
               "invalid bpf_context access off=76 size=4");
+    // With BTF line info the kernel may annotate the source line after the message.
+    EXPECT_EQ(kernel::summarize_log("invalid bpf_context access off=72 size=4\n"
+                                    "; return skb->tc_classid; @ rejected.c:12\n"
+                                    "verification time 21 usec\nstack depth 0\n"
+                                    "processed 4 insns (limit 1000000) max_states_per_insn 0\n"),
+              "invalid bpf_context access off=72 size=4");
     EXPECT_EQ(kernel::summarize_log("verification time 5 usec\nstack depth 0\nprocessed 2 insns\n"), "");
     EXPECT_EQ(kernel::summarize_log(""), "");
     EXPECT_EQ(kernel::summarize_log("last line without newline"), "last line without newline");

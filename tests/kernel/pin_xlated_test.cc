@@ -90,6 +90,10 @@ TEST_F(PinXlatedTest, PinsOnBpffsAndSaysWhyNot) {
     EXPECT_NE(not_bpffs.error().message.find("is not on a bpf filesystem"), std::string::npos)
         << not_bpffs.error().render();
 
+    auto dotted = kernel::pin(prog_, std::string(kernel::kBpffsPath) + "/sf.prog");
+    ASSERT_FALSE(dotted.has_value());
+    EXPECT_EQ(dotted.error().render(), "/sys/fs/bpf/sf.prog: a bpf filesystem refuses names with '.'");
+
     auto missing = kernel::pin(prog_, dir + "/prog");
     ASSERT_FALSE(missing.has_value());
     EXPECT_EQ(missing.error().render(), dir + "/prog: directory " + dir + " does not exist");
