@@ -23,5 +23,8 @@ void add_convert_command(CLI::App& app, int& exit_code);
 void add_compile_command(CLI::App& app, int& exit_code);
 void add_verify_command(CLI::App& app, int& exit_code);
 void add_load_command(CLI::App& app, int& exit_code);
+void add_probe_command(CLI::App& app, int& exit_code);
+void add_attach_commands(CLI::App& app, int& exit_code);  // attach, detach
+void add_diff_command(CLI::App& app, int& exit_code);
 
 }  // namespace sockfilter::tools

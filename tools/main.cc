@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
     add_compile_command(app, exit_code);
     add_verify_command(app, exit_code);
     add_load_command(app, exit_code);
+    add_probe_command(app, exit_code);
+    add_attach_commands(app, exit_code);
+    add_diff_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -254,22 +254,30 @@ Result<std::vector<MapInit>> read_map_init(const runtime::Instance& inst, const 
     return out;
 }
 
+Result<void> apply_map_init(runtime::Instance& inst, const std::vector<MapInit>& inits) {
+    for (const MapInit& init : inits) {
+        runtime::Map& m = inst.map(init.map);
+        const bool queue = m.type() == MapType::Queue || m.type() == MapType::Stack;
+        for (std::size_t i = 0; i < init.entries.size(); ++i) {
+            const runtime::MapEntry& e = init.entries[i];
+            const std::int64_t rc = queue ? m.push(e.value.data(), 0) : m.update_user(e.key.data(), e.value.data(), 0);
+            if (rc != 0) {
+                return fail(Errc::InvalidArgument, "map \"{}\" entry {}: the update fails: {}", inst.map_name(init.map), i,
+                            std::strerror(static_cast<int>(-rc)));
+            }
+        }
+    }
+    return {};
+}
+
 Result<void> init_maps(runtime::Instance& inst, const std::string& path) {
     auto inits = read_map_init(inst, path);
     if (!inits) {
         return tl::unexpected(std::move(inits.error()));
     }
-    for (const MapInit& init : *inits) {
-        runtime::Map& m = inst.map(init.map);
-        for (std::size_t i = 0; i < init.entries.size(); ++i) {
-            const runtime::MapEntry& e = init.entries[i];
-            const bool queue = m.type() == MapType::Queue || m.type() == MapType::Stack;
-            const std::int64_t rc = queue ? m.push(e.value.data(), 0) : m.update_user(e.key.data(), e.value.data(), 0);
-            if (rc != 0) {
-                return fail(Errc::InvalidArgument, "{}: map \"{}\" entry {}: the update fails: {}", path,
-                            inst.map_name(init.map), i, std::strerror(static_cast<int>(-rc)));
-            }
-        }
+    auto done = apply_map_init(inst, *inits);
+    if (!done) {
+        return tl::unexpected(std::move(done.error()).with_context(path));
     }
     return {};
 }

@@ -32,7 +32,11 @@ struct MapInit {
 /// file, the map and the entry.
 [[nodiscard]] Result<std::vector<MapInit>> read_map_init(const runtime::Instance& instance, const std::string& path);
 
-/// Preloads maps from the JSON file `path` (read_map_init). Entries are written with
+/// Writes what read_map_init read into the instance's maps (BPF_ANY updates; queues and stacks:
+/// pushes). Errors name the map and the entry.
+[[nodiscard]] Result<void> apply_map_init(runtime::Instance& instance, const std::vector<MapInit>& inits);
+
+/// Preloads maps from the JSON file `path` (read_map_init, then apply_map_init). Entries are written with
 /// BPF_MAP_UPDATE_ELEM's rules (BPF_ANY), so an array index out of range or a frozen `.rodata`
 /// fails.
 [[nodiscard]] Result<void> init_maps(runtime::Instance& instance, const std::string& path);
