@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "generator.h"
+#include "runtime/maps/dump.h"
 #include "support/result.h"
 
 namespace sockfilter::gen {
@@ -27,15 +28,19 @@ struct Trace {
     std::vector<std::string> packets;
     /// Per map, after the last packet: key -> value.
     std::vector<std::map<Bytes, Bytes>> maps;
+    /// Non-empty when the maps could not be read back (the kernel's bpf() failed).
+    std::string read_error;
 };
+
+/// A map dump (runtime::read_entries, kernel::read_entries) as Trace::maps holds it.
+[[nodiscard]] std::map<Bytes, Bytes> contents(const std::vector<runtime::MapEntry>& entries);
 
 /// Runs the case on our side: runtime::Instance with the case's maps, runtime::load, and one
 /// checked-mode vm::Interpreter run per packet on make_skb(frame, test-run, ctx).
 [[nodiscard]] Trace run_ours(const Case& c);
 
-/// Runs the case in the kernel: maps created with the same specs, the program loaded with its map
-/// references rewritten to their fds, then kernel::test_run per packet; maps read back through
-/// BPF_MAP_GET_NEXT_KEY and BPF_MAP_LOOKUP_ELEM.
+/// Runs the case in the kernel: the case as a program::Object (its program and map specs) loaded by
+/// kernel::load_object, then kernel::test_run per packet; maps read back with kernel::read_entries.
 [[nodiscard]] Trace run_kernel(const Case& c);
 
 /// The first difference between the kernel's trace and ours, in words; empty when they agree.

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The kernel's side of a generated case (maps created with libbpf, the program loaded with
-// kernel::load_socket_filter, BPF_PROG_TEST_RUN, maps read back through libbpf) and the minimiser,
-// which needs both sides.
-#include <bpf/bpf.h>
+// The kernel's side of a generated case (the case as a program::Object loaded by
+// kernel::load_object, BPF_PROG_TEST_RUN, maps read back with kernel::read_entries) and the
+// minimiser, which needs both sides.
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -10,67 +9,27 @@
 #include "diff.h"
 #include "kernel/bpf.h"
 #include "kernel/ctx_in.h"
-#include "kernel/fd.h"
+#include "kernel/map_io.h"
+#include "kernel/object.h"
 #include "support/bytes.h"
 
 namespace sockfilter::gen {
 
-namespace {
-
-/// The case's maps in the kernel and its program loaded against them.
-struct Loaded {
-    std::vector<kernel::Fd> maps;
-    kernel::Fd prog;
-};
-
-/// Creates the maps (BPF_MAP_CREATE through libbpf) and loads the program with its
-/// map[idx:N] references rewritten to the maps' fds (BPF_PSEUDO_MAP_FD / _VALUE).
-Result<Loaded> load(const Case& c) {
-    Loaded out;
-    for (const program::MapSpec& m : c.maps) {
-        kernel::Fd fd(bpf_map_create(static_cast<bpf_map_type>(m.type), m.name.c_str(), m.key_size, m.value_size,
-                                     m.max_entries, nullptr));
-        if (fd.get() < 0) {
-            return fail(Errc::Kernel, "BPF_MAP_CREATE {}: errno {}", m.name, errno);
-        }
-        out.maps.push_back(std::move(fd));
-    }
-    const program::Program prog = layout(c);
-    std::vector<isa::Insn> slots(prog.slots().begin(), prog.slots().end());
-    for (std::size_t pc = 0; pc < slots.size(); ++pc) {
-        if (prog.is_lddw_tail(pc)) {
-            continue;
-        }
-        const isa::Op op = prog.op(pc);
-        if (op == isa::Op::LddwMapIdx || op == isa::Op::LddwMapIdxValue) {
-            slots[pc].src = op == isa::Op::LddwMapIdx ? isa::kPseudoMapFd : isa::kPseudoMapValue;
-            slots[pc].imm = out.maps.at(static_cast<std::size_t>(slots[pc].imm)).get();
-        }
-    }
-    auto patched = program::Program::from_slots(prog.name(), std::move(slots));
-    if (!patched) {
-        return tl::unexpected(patched.error());
-    }
-    kernel::LoadOptions opts;
-    opts.log_level = 0;
-    auto fd = kernel::load_socket_filter(*patched, opts);
-    if (!fd) {
-        return tl::unexpected(fd.error());
-    }
-    out.prog = std::move(*fd);
-    return out;
-}
-
-}  // namespace
-
 Trace run_kernel(const Case& c) {
     Trace t;
-    auto loaded = load(c);
+    program::Object obj;
+    obj.license = "GPL";
+    obj.programs.push_back(program::ObjectProgram{.program = layout(c), .section = "socket", .lines = {}});
+    obj.maps = c.maps;
+    // No verifier log on success: 20,000 loads per run. A refusal is retried at level 1 for the message.
+    kernel::ObjectLoadOptions opts;
+    opts.load.log_level = 0;
+    auto loaded = kernel::load_object(obj, opts);
     if (!loaded) {
         t.load_error = loaded.error().render();
         return t;
     }
-    const kernel::Fd& prog = loaded->prog;
+    const kernel::Fd& prog = loaded->programs.at(0);
     for (const Packet& p : c.packets) {
         auto r = kernel::test_run(prog, p.frame, kernel::test_run_ctx(p.ctx));
         if (!r) {
@@ -81,21 +40,13 @@ Trace run_kernel(const Case& c) {
         t.packets.push_back(fmt::format("ret {:#x} cb {}", r->retval,
                                         to_hex(std::span(r->ctx_out).subspan(48, 20))));
     }
-    for (std::size_t m = 0; m < c.maps.size(); ++m) {
-        const int fd = loaded->maps.at(m).get();
-        std::map<Bytes, Bytes> contents;
-        Bytes key(c.maps[m].key_size);
-        Bytes next(c.maps[m].key_size);
-        bool first = true;
-        while (bpf_map_get_next_key(fd, first ? nullptr : key.data(), next.data()) == 0) {
-            first = false;
-            key = next;
-            Bytes value(c.maps[m].value_size);
-            if (bpf_map_lookup_elem(fd, key.data(), value.data()) == 0) {
-                contents[key] = value;
-            }
+    for (const kernel::KernelMap& m : loaded->maps) {
+        auto entries = kernel::read_entries(m.fd);
+        if (!entries) {
+            t.read_error = fmt::format("map '{}': {}", m.name, entries.error().render());
+            break;
         }
-        t.maps.push_back(std::move(contents));
+        t.maps.push_back(contents(*entries));
     }
     return t;
 }

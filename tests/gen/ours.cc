@@ -56,27 +56,25 @@ Trace run_ours(const Case& c) {
         t.packets.push_back(packet_result(static_cast<std::uint32_t>(r.r0), skb->meta.cb));
     }
     for (std::size_t m = 0; m < (*inst)->map_count(); ++m) {
-        runtime::Map& map = (*inst)->map(m);
-        std::map<Bytes, Bytes> contents;
-        Bytes key(map.key_size());
-        Bytes next(map.key_size());
-        bool first = true;
-        while (map.get_next_key(first ? nullptr : key.data(), next.data()) == 0) {
-            first = false;
-            key = next;
-            Bytes value(map.user_value_size());
-            if (map.lookup_user(key.data(), value.data()) == 0) {
-                contents[key] = value;
-            }
-        }
-        t.maps.push_back(std::move(contents));
+        t.maps.push_back(contents(runtime::read_entries((*inst)->map(m))));
     }
     return t;
+}
+
+std::map<Bytes, Bytes> contents(const std::vector<runtime::MapEntry>& entries) {
+    std::map<Bytes, Bytes> out;
+    for (const runtime::MapEntry& e : entries) {
+        out[e.key] = e.value;
+    }
+    return out;
 }
 
 std::string compare(const Trace& kernel, const Trace& ours) {
     if (!kernel.load_error.empty()) {
         return "";
+    }
+    if (!kernel.read_error.empty()) {
+        return "the kernel's maps could not be read back: " + kernel.read_error;
     }
     if (!ours.load_error.empty()) {
         return "the kernel accepts the program, runtime::load refuses it: " + ours.load_error;
