@@ -10,12 +10,10 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
-#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -121,7 +119,7 @@ struct Filter {
     std::string name;
     std::vector<std::string> run_args;
     kernel::Fd prog;
-    kernel::LoadedObject object;  ///< keeps an example's maps alive
+    kernel::LoadedObject object;  ///< an example's maps and its other programs (tail-call targets)
     std::vector<program::MapSpec> maps;  ///< the example's map specs, in LoadedObject::maps order
 };
 
@@ -147,9 +145,8 @@ constexpr std::pair<const char*, const char*> kExampleFilters[] = {
     {"dynptr_parse", "dynptr_parse"},
 };
 
-/// Loads an object and finds program `name` in it. The object is loaded by libbpf (as
-/// examples_kernel_test does) and its program and map fds are kept in a kernel::LoadedObject in
-/// the Object's map order; kernel::load_object takes this place once it is on main.
+/// Reads an object with elf::read_object, loads all of it with kernel::load_object (a tail-call
+/// dispatcher needs its targets in the prog array) and keeps program `name`'s fd and the maps.
 Result<Filter> load_example(const std::string& path, const std::string& name) {
     auto bytes = read_file(path);
     if (!bytes) {
@@ -159,26 +156,17 @@ Result<Filter> load_example(const std::string& path, const std::string& name) {
     if (!obj) {
         return tl::unexpected(std::move(obj.error()));
     }
-    bpf_object* lib = ::bpf_object__open_file(path.c_str(), nullptr);
-    if (lib == nullptr) {
-        return fail(Errc::Kernel, "{}: bpf_object__open_file failed", path);
+    auto chosen = elf::select_program(*obj, name);
+    if (!chosen) {
+        return tl::unexpected(std::move(chosen.error()));
     }
-    if (const int err = ::bpf_object__load(lib); err != 0) {
-        ::bpf_object__close(lib);
-        return fail(Errc::Kernel, "{}: bpf_object__load failed: {}", path, err);
+    auto loaded = kernel::load_object(*obj);
+    if (!loaded) {
+        return tl::unexpected(std::move(loaded.error()).with_context(path));
     }
-    kernel::LoadedObject loaded;
-    for (const auto& m : obj->maps) {
-        const bpf_map* bm = ::bpf_object__find_map_by_name(lib, m.name.c_str());
-        loaded.maps.push_back(kernel::KernelMap{m.name, kernel::Fd(bm == nullptr ? -1 : ::dup(::bpf_map__fd(bm)))});
-    }
-    const bpf_program* bp = ::bpf_object__find_program_by_name(lib, name.c_str());
-    kernel::Fd prog(bp == nullptr ? -1 : ::dup(::bpf_program__fd(bp)));
-    ::bpf_object__close(lib);
-    if (!prog) {
-        return fail(Errc::InvalidArgument, "{}: no program {}", path, name);
-    }
-    return Filter{name, {path, "--program", name}, std::move(prog), std::move(loaded), obj->maps};
+    const auto index = static_cast<std::size_t>(*chosen - obj->programs.data());
+    kernel::Fd prog = std::move(loaded->programs.at(index));
+    return Filter{name, {path, "--program", name}, std::move(prog), std::move(*loaded), std::move(obj->maps)};
 }
 
 /// Every filter of the suite, freshly loaded (examples with empty maps).
