@@ -3,6 +3,7 @@
 #include "frames.h"
 
 #include <algorithm>
+#include <initializer_list>
 
 namespace sockfilter::testing::netns {
 
@@ -91,6 +92,17 @@ Link link(bool ipv6, std::optional<std::uint16_t> vlan = std::nullopt, std::size
 
 Hosts Hosts::between(const Endpoint& from, const Endpoint& to) {
     return Hosts{from.mac, to.mac, from.ip4, to.ip4, from.ip6, to.ip6};
+}
+
+Hosts Hosts::fixed() {
+    Hosts h;
+    h.src_mac = {0x02, 0, 0, 0, 0, 0x01};
+    h.dst_mac = {0x02, 0, 0, 0, 0, 0x02};
+    h.src4 = {198, 18, 0, 1};
+    h.dst4 = {198, 18, 0, 2};
+    h.src6 = {0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    h.dst6 = {0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+    return h;
 }
 
 std::uint16_t internet_checksum(std::span<const std::uint8_t> bytes, std::uint32_t sum) {
@@ -219,6 +231,87 @@ std::vector<Crafted> mixed_traffic(const Hosts& h, std::uint16_t udp_port) {
     out.push_back({"icmp4 echo 1400 B", icmp_echo_frame(h, link(false), 7, 3, payload(1400, 3))});
     out.push_back({"ethertype 0x88b5 46 B", ethernet_frame(h, link(false), 0x88b5, payload(46, 4))});
     out.push_back({"vlan 9 ethertype 0x88b5 20 B", ethernet_frame(h, link(false, 9), 0x88b5, payload(20, 5))});
+    return out;
+}
+
+std::vector<Crafted> protocol_mix(const Hosts& h) {
+    std::vector<Crafted> whole;
+    Hosts back = h;
+    std::swap(back.src_mac, back.dst_mac);
+    std::swap(back.src4, back.dst4);
+    std::swap(back.src6, back.dst6);
+    for (const std::uint16_t port : std::initializer_list<std::uint16_t>{7, 53, 67, 123, 161, 514, 2049, 4789, 6081}) {
+        auto m = mixed_traffic(port % 2 == 0 ? h : back, port);
+        for (auto& c : m) {
+            c.what = "port " + std::to_string(port) + " " + c.what;
+        }
+        whole.insert(whole.end(), std::make_move_iterator(m.begin()), std::make_move_iterator(m.end()));
+    }
+    static constexpr std::uint8_t kFlags[] = {kTcpSyn, kTcpSyn | kTcpAck, kTcpFin | kTcpAck, kTcpRst,
+                                              kTcpPsh | kTcpAck, 0x3f, 0};
+    for (const std::uint16_t port : std::initializer_list<std::uint16_t>{20, 21, 22, 23, 25, 80, 110, 143, 443, 8080}) {
+        for (bool v6 : {false, true}) {
+            for (std::uint8_t flags : kFlags) {
+                const Hosts& from = flags & kTcpAck ? back : h;
+                whole.push_back({"tcp :" + std::to_string(port),
+                                 tcp_frame(from, link(v6), static_cast<std::uint16_t>(1024 + port), port, flags, 7,
+                                           flags & kTcpAck ? 9 : 0, payload(flags & kTcpPsh ? 64 : 0, flags))});
+            }
+        }
+    }
+    Hosts multicast = h;
+    multicast.dst_mac = {0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};
+    multicast.dst4 = {224, 0, 0, 251};
+    whole.push_back({"udp4 multicast :5353", udp_frame(multicast, link(false), 5353, 5353, payload(40, 9))});
+    Hosts multicast6 = h;
+    multicast6.dst_mac = {0x33, 0x33, 0x00, 0x00, 0x00, 0xfb};
+    multicast6.dst6 = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xfb};
+    whole.push_back({"udp6 multicast :5353", udp_frame(multicast6, link(true), 5353, 5353, payload(40, 10))});
+    for (bool v6 : {false, true}) {
+        whole.push_back({"icmp echo back", icmp_echo_frame(back, link(v6), 99, 5, payload(32, 11))});
+        whole.push_back({"vlan 100 icmp echo", icmp_echo_frame(h, link(v6, 0x0064), 99, 6, payload(32, 12))});
+    }
+    // Double tag: an 802.1Q header inside the first one's payload.
+    {
+        std::vector<std::uint8_t> inner;
+        put16(inner, 0x0200);
+        const auto ip = udp_frame(h, link(false), 1000, 53, payload(20, 13));
+        put16(inner, kEthIpv4);
+        inner.insert(inner.end(), ip.begin() + 14, ip.end());
+        whole.push_back({"qinq udp4 :53", ethernet_frame(h, link(false, 0x0100), kEth8021q, inner)});
+    }
+    const std::vector<std::uint8_t> arp = {0, 1, 8, 0, 6, 4, 0, 1, h.src_mac[0], h.src_mac[1], h.src_mac[2],
+                                           h.src_mac[3], h.src_mac[4], h.src_mac[5], h.src4[0], h.src4[1],
+                                           h.src4[2], h.src4[3], 0, 0, 0, 0, 0, 0, h.dst4[0], h.dst4[1],
+                                           h.dst4[2], h.dst4[3]};
+    Hosts bcast = h;
+    bcast.dst_mac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    whole.push_back({"arp request", ethernet_frame(bcast, link(false), 0x0806, arp)});
+    whole.push_back({"rarp", ethernet_frame(bcast, link(false), 0x8035, arp)});
+    for (const std::uint16_t type : std::initializer_list<std::uint16_t>{0x8847, 0x8863, 0x8864, 0x88cc, 0x8137, 0x86dd, 0x0800}) {
+        whole.push_back({"ethertype " + std::to_string(type), ethernet_frame(h, link(false), type, payload(46, 14))});
+    }
+    // 802.3 frames: a length instead of an EtherType, then an LLC header.
+    const auto llc = [&](const std::string& what, std::vector<std::uint8_t> header, std::size_t n) {
+        const auto data = payload(n, 15);
+        header.insert(header.end(), data.begin(), data.end());
+        Hosts to = h;
+        to.dst_mac = {0x01, 0x80, 0xc2, 0x00, 0x00, 0x00};
+        whole.push_back({what, ethernet_frame(to, link(false), static_cast<std::uint16_t>(header.size()), header)});
+    };
+    llc("802.3 stp", {0x42, 0x42, 0x03}, 35);
+    llc("802.3 netbios", {0xf0, 0xf0, 0x03}, 40);
+    llc("802.3 snap ipv4", {0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00}, 40);
+    llc("802.3 ipx", {0xe0, 0xe0, 0x03}, 40);
+    std::vector<Crafted> out = whole;
+    for (const Crafted& c : whole) {
+        for (std::size_t cut : {14, 18, 20, 23, 34, 38, 42, 54, 58}) {
+            if (cut < c.bytes.size()) {
+                out.push_back({c.what + " cut to " + std::to_string(cut),
+                               std::vector<std::uint8_t>(c.bytes.begin(), c.bytes.begin() + static_cast<std::ptrdiff_t>(cut))});
+            }
+        }
+    }
     return out;
 }
 

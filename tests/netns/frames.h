@@ -25,6 +25,9 @@ struct Hosts {
 
     /// From end `from` of a veth pair to end `to`.
     [[nodiscard]] static Hosts between(const Endpoint& from, const Endpoint& to);
+    /// For frames that are run, not sent: 02:00:00:00:00:01, 198.18.0.1, 2001:2::1 to
+    /// 02:00:00:00:00:02, 198.18.0.2, 2001:2::2.
+    [[nodiscard]] static Hosts fixed();
 };
 
 /// The link layer of one frame.
@@ -78,6 +81,14 @@ inline constexpr std::uint16_t kUdpSourceBase = 40000;
 /// i.e. priority-tagged, and VLANs 5 and 7), TCP segments (SYN, data) to ports 80 and 443, ICMP
 /// and ICMPv6 echo requests, and a frame of a non-IP EtherType (0x88b5).
 [[nodiscard]] std::vector<Crafted> mixed_traffic(const Hosts& h, std::uint16_t udp_port);
+
+/// A wider, deterministic set (a few hundred frames) for differential tests that run frames
+/// without sending them: mixed_traffic for several UDP ports, TCP with each flag combination to
+/// well-known ports from both directions, ICMP/ICMPv6 echo, broadcast and multicast
+/// destinations, 802.1Q tags (nested too), frames of non-IP EtherTypes (ARP, RARP, MPLS,
+/// PPPoE, LLDP, IPX) and 802.3 length frames with LLC headers (STP, NetBIOS, SNAP), and every
+/// frame cut short at header boundaries (14, 18, 20, 23, 34, 38, 42, 54, 58 bytes).
+[[nodiscard]] std::vector<Crafted> protocol_mix(const Hosts& h);
 
 /// What a receiving packet socket gets of `frame`: the kernel takes an outer 802.1Q tag out of the
 /// bytes (skb_vlan_untag) and reports it in PACKET_AUXDATA; `tci` receives it, or nothing.
