@@ -20,6 +20,7 @@ void add_asm_commands(CLI::App& app, int& exit_code);  // asm, disasm
 void add_exec_command(CLI::App& app, int& exit_code);
 void add_inspect_command(CLI::App& app, int& exit_code);
 void add_convert_command(CLI::App& app, int& exit_code);
+void add_dump_filter_command(CLI::App& app, int& exit_code);
 void add_compile_command(CLI::App& app, int& exit_code);
 void add_verify_command(CLI::App& app, int& exit_code);
 void add_load_command(CLI::App& app, int& exit_code);

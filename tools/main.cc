@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     add_exec_command(app, exit_code);
     add_inspect_command(app, exit_code);
     add_convert_command(app, exit_code);
+    add_dump_filter_command(app, exit_code);
     add_compile_command(app, exit_code);
     add_verify_command(app, exit_code);
     add_load_command(app, exit_code);

@@ -10,9 +10,14 @@
 
 #include <linux/if_packet.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <cerrno>
 #include <cstring>
 #include <cstdio>
@@ -357,6 +362,57 @@ TEST_F(ClassicKernelTest, SoGetFilterReadsBackExactlyWhatWasAttached) {
     ASSERT_FALSE(notsock);
     EXPECT_EQ(notsock.error().sys_errno, ENOTSOCK);
     EXPECT_EQ(notsock.error().render(), "getsockopt(SO_GET_FILTER): Socket operation on non-socket");
+}
+
+/// Runs `sockfilter ARGS` and returns its exit status and standard output.
+std::pair<int, std::string> sockfilter(const std::string& args) {
+    std::string out;
+    FILE* p = ::popen((std::string(SF_SOCKFILTER) + " " + args + " 2>&1").c_str(), "r");
+    if (p == nullptr) return {-1, "popen failed"};
+    std::array<char, 4096> buf{};
+    std::size_t n = 0;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+    const int status = ::pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST_F(ClassicKernelTest, DumpFilterCommandReadsTheFilterOfAProcessSocket) {
+    kernel::Fd sock(::socket(AF_INET, SOCK_DGRAM, 0));
+    ASSERT_TRUE(sock) << std::strerror(errno);
+    const std::string target = fmt::format("--pid {} --fd {}", ::getpid(), sock.get());
+    auto [none_status, none_out] = sockfilter("dump-filter " + target);
+    EXPECT_EQ(none_status, 1);
+    EXPECT_NE(none_out.find("the socket has no filter"), std::string::npos) << none_out;
+
+    const Filter filter = pcap_filter("udp port 53 or icmp");
+    ASSERT_FALSE(filter.empty());
+    ASSERT_TRUE(kernel::attach_filter(sock.get(), filter));
+    for (const auto f : {cbpf::TextFormat::Listing, cbpf::TextFormat::CArray, cbpf::TextFormat::Decimal,
+                         cbpf::TextFormat::Bytecode, cbpf::TextFormat::BpfAsm}) {
+        const std::string name(cbpf::text_format_name(f));
+        auto [status, out] = sockfilter("dump-filter " + target + " --to " + name);
+        EXPECT_EQ(status, 0) << name << ": " << out;
+        EXPECT_EQ(out, cbpf::write_text(filter, f)) << name;
+    }
+    pcap::testing::ScratchDir dir;
+    const std::string raw = dir.path("filter.raw");
+    auto [raw_status, raw_out] = sockfilter("dump-filter " + target + " --to raw -o " + raw);
+    ASSERT_EQ(raw_status, 0) << raw_out;
+    std::ifstream in(raw, std::ios::binary);
+    const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto back = cbpf::from_bytes(bytes);
+    ASSERT_TRUE(back) << back.error().render();
+    EXPECT_EQ(*back, filter);
+
+    auto prog = cbpf::convert(filter);
+    ASSERT_TRUE(prog);
+    auto fd = kernel::load_socket_filter(*prog);
+    ASSERT_TRUE(fd) << fd.error().render();
+    const int pfd = fd->get();
+    ASSERT_EQ(::setsockopt(sock.get(), SOL_SOCKET, SO_ATTACH_BPF, &pfd, sizeof pfd), 0) << std::strerror(errno);
+    auto [ebpf_status, ebpf_out] = sockfilter("dump-filter " + target);
+    EXPECT_EQ(ebpf_status, 1);
+    EXPECT_NE(ebpf_out.find("the socket's filter is an eBPF program (SO_ATTACH_BPF)"), std::string::npos) << ebpf_out;
 }
 
 }  // namespace
