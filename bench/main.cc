@@ -16,6 +16,7 @@
 
 #include "asm/assembler.h"
 #include "bench/case.h"
+#include "bench/classic.h"
 #include "bench/summary.h"
 #include "bench/workloads.h"
 #include "kernel/bpf.h"
@@ -185,6 +186,7 @@ int main(int argc, char** argv) {
     }
     sockfilter::bench::add_context();
     sockfilter::bench::register_all();
+    sockfilter::bench::register_classic();
     // Colour only on a terminal, so that the tables piped into a file stay plain markdown.
     sockfilter::bench::SummaryReporter reporter(isatty(STDOUT_FILENO) != 0 ? benchmark::ConsoleReporter::OO_ColorTabular
                                                                           : benchmark::ConsoleReporter::OO_Tabular);

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/classic.h"
 #include "bench/workloads.h"
 
 namespace sockfilter::bench {
@@ -56,8 +57,9 @@ void SummaryReporter::ReportRuns(const std::vector<Run>& reports) {
         if (run.run_type == Run::RT_Aggregate && !median) {
             continue;
         }
-        if (std::find(rows_.begin(), rows_.end(), row) == rows_.end()) {
-            rows_.push_back(row);
+        auto& rows = row.rfind("Classic/", 0) == 0 ? classic_rows_ : rows_;
+        if (std::find(rows.begin(), rows.end(), row) == rows.end()) {
+            rows.push_back(row);
         }
         Cell& cell = cells_[row][engine];
         if (run.error_occurred) {
@@ -74,6 +76,59 @@ void SummaryReporter::ReportRuns(const std::vector<Run>& reports) {
         cell.ns = to_ns(manual ? run.GetAdjustedRealTime() : run.GetAdjustedCPUTime(), run.time_unit);
         cell.median = median;
         cell.error.clear();
+    }
+}
+
+template <class Value>
+void SummaryReporter::print_classic(std::ostream& out, const Value& value) const {
+    // "Classic/C2/74" -> "C2 `udp port 53` (drop) | 74".
+    const auto title = [](const std::string& row) {
+        const std::string rest = row.substr(std::string_view("Classic/").size());
+        const std::size_t slash = rest.find('/');
+        return fmt::format("{} | {}", classic_title(rest.substr(0, slash)), rest.substr(slash + 1));
+    };
+    const auto cell_text = [](const Cell* c) {
+        return c == nullptr ? std::string("n/a") : !c->error.empty() ? "skipped: " + c->error : format_ns(c->ns);
+    };
+    out << "\n### Classic BPF: ns per packet (median, CPU time; lower is better)\n\n";
+    out << "| filter (verdict) | frame (B) | libpcap bpf_filter | classic interpreter | converted, checked | "
+           "converted, unchecked |\n|---|---:|---:|---:|---:|---:|\n";
+    for (const std::string& row : classic_rows_) {
+        out << "| " << title(row);
+        for (const char* engine : kClassicEngines) {
+            out << " | " << cell_text(value(row, engine));
+        }
+        out << " |\n";
+    }
+    struct Ratio {
+        const char* title;
+        const char* num;
+        const char* den;
+    };
+    static constexpr Ratio kRatios[] = {
+        {"classic interpreter / libpcap", "cbpf_interp", "libpcap"},
+        {"converted checked / libpcap", "converted_checked", "libpcap"},
+        {"converted unchecked / libpcap", "converted_unchecked", "libpcap"},
+        {"converted checked / classic interpreter", "converted_checked", "cbpf_interp"},
+    };
+    out << "\n### Classic BPF: time relative to each reference, same run (below 1 = faster)\n\n| filter (verdict) | "
+           "frame (B)";
+    for (const Ratio& r : kRatios) {
+        out << " | " << r.title;
+    }
+    out << " |\n|---|---:|---:|---:|---:|---:|\n";
+    for (const std::string& row : classic_rows_) {
+        out << "| " << title(row);
+        for (const Ratio& r : kRatios) {
+            const Cell* n = value(row, r.num);
+            const Cell* d = value(row, r.den);
+            if (n == nullptr || d == nullptr || !n->error.empty() || !d->error.empty() || d->ns <= 0) {
+                out << " | n/a";
+            } else {
+                out << " | " << format_ratio(n->ns / d->ns);
+            }
+        }
+        out << " |\n";
     }
 }
 
@@ -153,6 +208,9 @@ void SummaryReporter::Finalize() {
         out << " |\n";
     }
     out << "\nkernel JIT: BPF_PROG_TEST_RUN's own average per run (whole ns, syscall excluded).\n";
+    if (!classic_rows_.empty()) {
+        print_classic(out, value);
+    }
     out.flush();
 }
 

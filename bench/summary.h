@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // A console reporter that also collects every benchmark's ns/packet and, at the end, prints the
-// markdown tables docs/PERFORMANCE.md shows: ns/packet per engine and the interpreter's ratios.
+// markdown tables docs/PERFORMANCE.md shows: ns/packet per engine and the interpreter's ratios, and
+// the same for the classic rows (bench/classic.h).
 #pragma once
 
 #include <map>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -29,7 +31,11 @@ private:
         std::string error;      ///< why there is no number (skipped, failed)
         bool median = false;    ///< taken from a median aggregate
     };
+    /// The classic tables: ns/packet per engine and the ratios between them.
+    template <class Value>
+    void print_classic(std::ostream& out, const Value& value) const;
     std::vector<std::string> rows_;                    ///< "<workload>/<size>" in first-seen order
+    std::vector<std::string> classic_rows_;            ///< "Classic/<filter>/<size>" in first-seen order
     std::map<std::string, std::map<std::string, Cell>> cells_;  ///< row -> engine -> cell
 };
 
