@@ -9,6 +9,7 @@
 
 #include <cerrno>
 
+#include "kernel/classic.h"
 #include "kernel/object.h"
 #include "kernel/socket.h"
 #include "tools/commands.h"
@@ -40,6 +41,35 @@ int target_exit_code(const Error& e) {
     return kExitFailure;
 }
 
+/// Locks the socket's filter if asked; the exit code.
+int lock_if_asked(const AttachArgs& args, int sock) {
+    if (!args.lock) {
+        return kExitOk;
+    }
+    auto locked = kernel::lock_filter(sock);
+    if (!locked) {
+        fmt::print(stderr, "sockfilter attach: fd {} of process {}: {}\n", args.target.fd, args.target.pid,
+                   locked.error().render());
+        return kExitFailure;
+    }
+    fmt::print("locked: the filter can no longer be replaced or removed\n");
+    return kExitOk;
+}
+
+/// A classic program goes to the kernel as it is, with SO_ATTACH_FILTER (no bpf() needed; the
+/// kernel converts it itself, and SO_GET_FILTER / dump-filter read it back).
+int attach_classic(const AttachArgs& args, const cbpf::Filter& filter, int sock) {
+    auto attached = kernel::attach_filter(sock, filter);
+    if (!attached) {
+        fmt::print(stderr, "sockfilter attach: fd {} of process {}: {}\n", args.target.fd, args.target.pid,
+                   attached.error().render());
+        return kExitFailure;
+    }
+    fmt::print("attached the classic filter of {} ({} instructions, SO_ATTACH_FILTER) to fd {} of process {}\n",
+               args.program, filter.size(), args.target.fd, args.target.pid);
+    return lock_if_asked(args, sock);
+}
+
 int attach_main(const AttachArgs& args) {
     auto format = parse_program_format(args.format);
     if (!format) {
@@ -56,6 +86,9 @@ int attach_main(const AttachArgs& args) {
         fmt::print(stderr, "sockfilter attach: {}\n", sock.error().render());
         return target_exit_code(sock.error());
     }
+    if (input->classic) {
+        return attach_classic(args, *input->classic, sock->get());
+    }
     // Every program, so that tail calls through the object's prog arrays reach them.
     auto loaded = kernel::load_object(input->object);
     if (!loaded) {
@@ -70,14 +103,8 @@ int attach_main(const AttachArgs& args) {
         return kExitFailure;
     }
     fmt::print("attached {} to fd {} of process {}\n", name, args.target.fd, args.target.pid);
-    if (args.lock) {
-        auto locked = kernel::lock_filter(sock->get());
-        if (!locked) {
-            fmt::print(stderr, "sockfilter attach: fd {} of process {}: {}\n", args.target.fd, args.target.pid,
-                       locked.error().render());
-            return kExitFailure;
-        }
-        fmt::print("locked: the filter can no longer be replaced or removed\n");
+    if (const int locked = lock_if_asked(args, sock->get()); locked != kExitOk) {
+        return locked;
     }
     for (std::size_t i = 0; i < input->object.maps.size(); ++i) {
         const program::MapSpec& m = input->object.maps[i];
@@ -119,13 +146,19 @@ void add_target_options(CLI::App& cmd, Target& target) {
 void add_attach_commands(CLI::App& app, int& exit_code) {
     auto args = std::make_shared<AttachArgs>();
     auto* attach = app.add_subcommand("attach", "Load a program into the kernel and attach it to a process's socket");
-    attach->add_option("PROG", args->program, "Program: a BPF ELF object, eBPF assembly or raw instruction bytes")
+    attach->add_option("PROG", args->program,
+                        "Program: a BPF ELF object, eBPF assembly, raw instruction bytes, or classic BPF (attached "
+                        "as it is with SO_ATTACH_FILTER)")
         ->required();
     add_target_options(*attach, args->target);
     attach->add_option("--program", args->program_name, "Program of an ELF object to attach (its function name)");
-    attach->add_option("--format", args->format, "Program format: auto, asm, raw, elf")->capture_default_str();
+    attach->add_option("--format", args->format,
+                       "Program format: auto, asm, raw, elf, cbpf-listing, cbpf-c, cbpf-decimal, cbpf-bytecode, "
+                       "bpf_asm, cbpf-raw")
+        ->capture_default_str();
     attach->add_flag("--lock", args->lock, "Lock the filter (SO_LOCK_FILTER): it cannot be replaced or removed");
-    attach->footer("Needs bpf() (CAP_BPF) and ptrace access to the process (same user, or CAP_SYS_PTRACE). Exit "
+    attach->footer("Needs bpf() (CAP_BPF; not for classic programs) and ptrace access to the process (same user, or "
+                   "CAP_SYS_PTRACE). Exit "
                    "status 3 when the process or descriptor does not exist, is not a socket, or the program does "
                    "not load; 1 when the kernel refuses the attachment.");
     attach->callback([args, &exit_code] { exit_code = attach_main(*args); });

@@ -415,5 +415,30 @@ TEST_F(ClassicKernelTest, DumpFilterCommandReadsTheFilterOfAProcessSocket) {
     EXPECT_NE(ebpf_out.find("the socket's filter is an eBPF program (SO_ATTACH_BPF)"), std::string::npos) << ebpf_out;
 }
 
+TEST_F(ClassicKernelTest, AttachCommandAttachesClassicInputWithSoAttachFilter) {
+    kernel::Fd sock(::socket(AF_INET, SOCK_DGRAM, 0));
+    ASSERT_TRUE(sock) << std::strerror(errno);
+    const std::string target = fmt::format("--pid {} --fd {}", ::getpid(), sock.get());
+    const Filter filter = pcap_filter("udp port 53 or icmp");
+    ASSERT_FALSE(filter.empty());
+    pcap::testing::ScratchDir dir;
+    const std::string path = dir.path("filter.ddd");
+    std::ofstream(path) << cbpf::write_text(filter, cbpf::TextFormat::Decimal);
+    auto [status, out] = sockfilter("attach " + path + " " + target + " --lock");
+    ASSERT_EQ(status, 0) << out;
+    EXPECT_NE(out.find(fmt::format("attached the classic filter of {} ({} instructions, SO_ATTACH_FILTER)", path,
+                                   filter.size())),
+              std::string::npos)
+        << out;
+    // The kernel holds the classic program itself (not an eBPF conversion), locked.
+    auto back = kernel::get_filter(sock.get());
+    ASSERT_TRUE(back) << back.error().render();
+    EXPECT_EQ(back->kind, kernel::SocketFilter::Kind::Classic);
+    EXPECT_EQ(back->filter, filter);
+    auto again = sockfilter("attach " + path + " " + target);
+    EXPECT_EQ(again.first, 1) << again.second;
+    EXPECT_NE(again.second.find("the socket's filter is locked"), std::string::npos) << again.second;
+}
+
 }  // namespace
 }  // namespace sockfilter::testing
