@@ -37,6 +37,11 @@ struct Case {
     std::vector<std::uint8_t> kernel_frame;
 };
 
+/// Loads `prog` in the socket-filter environment into `loaded` and builds into `skb` the sk_buff an
+/// AF_PACKET SOCK_RAW socket sees for `frame`; returns why not, or an empty string.
+[[nodiscard]] std::string prepare_run(const program::Program& prog, const std::vector<std::uint8_t>& frame,
+                                      std::optional<runtime::LoadedProgram>& loaded, std::optional<runtime::Skb>& skb);
+
 /// libpcap's bpf_filter() on the classic program for the case's workload (W1: a hand-built
 /// `ret #-1`; W2: pcap_compile of "tcp dst port 80", optimized). Skips W3 (no loops in cBPF).
 void run_libpcap(benchmark::State& state, const Case& c);

@@ -12,13 +12,13 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include "bench/case.h"
 #include "bench/classic.h"
 #include "bench/workloads.h"
 #include "cbpf/convert.h"
 #include "cbpf/interpreter.h"
 #include "cbpf/validate.h"
 #include "runtime/load.h"
-#include "runtime/packet.h"
 #include "vm/interpreter.h"
 
 namespace sockfilter::bench {
@@ -83,18 +83,10 @@ std::unique_ptr<ClassicCase> make_classic_case(const ClassicFilter& f, std::uint
         return c;
     }
     c->converted.emplace(std::move(*prog));
-    auto loaded = runtime::load(*c->converted, runtime::socket_filter_env());
-    if (!loaded) {
-        c->error = loaded.error().render();
+    c->error = prepare_run(*c->converted, c->frame, c->loaded, c->skb);
+    if (!c->error.empty()) {
         return c;
     }
-    c->loaded = *loaded;
-    auto skb = runtime::make_skb(c->frame, runtime::dlt::kEn10mb, runtime::SocketKind::Packet, {});
-    if (!skb) {
-        c->error = skb.error().render();
-        return c;
-    }
-    c->skb.emplace(std::move(*skb));
     auto inst = runtime::Instance::create({}, {}, {});
     if (!inst) {
         c->error = inst.error().render();

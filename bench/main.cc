@@ -26,6 +26,21 @@
 
 namespace sockfilter::bench {
 
+std::string prepare_run(const program::Program& prog, const std::vector<std::uint8_t>& frame,
+                        std::optional<runtime::LoadedProgram>& loaded, std::optional<runtime::Skb>& skb) {
+    auto l = runtime::load(prog, runtime::socket_filter_env());
+    if (!l) {
+        return l.error().render();
+    }
+    loaded = *l;
+    auto s = runtime::make_skb(frame, runtime::dlt::kEn10mb, runtime::SocketKind::Packet, {});
+    if (!s) {
+        return s.error().render();
+    }
+    skb.emplace(std::move(*s));
+    return {};
+}
+
 namespace {
 
 std::string bench_name(const Case& c, const char* engine) {
@@ -49,18 +64,10 @@ std::unique_ptr<Case> make_case(Workload w, std::uint32_t size, const std::optio
         return c;
     }
     c->program.emplace(std::move(*prog));
-    auto loaded = runtime::load(*c->program, runtime::socket_filter_env());
-    if (!loaded) {
-        c->error = loaded.error().render();
+    c->error = prepare_run(*c->program, c->frame, c->loaded, c->skb);
+    if (!c->error.empty()) {
         return c;
     }
-    c->loaded = *loaded;
-    auto skb = runtime::make_skb(c->frame, runtime::dlt::kEn10mb, runtime::SocketKind::Packet, {});
-    if (!skb) {
-        c->error = skb.error().render();
-        return c;
-    }
-    c->skb.emplace(std::move(*skb));
 
     if (kernel_refusal) {
         c->kernel_error = *kernel_refusal;

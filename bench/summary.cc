@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ostream>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -39,6 +40,42 @@ std::string row_title(const std::string& row) {
         }
     }
     return fmt::format("{} | {}", title, slash == std::string::npos ? "" : row.substr(slash + 1));
+}
+
+/// One ratio column: engine `num`'s time over engine `den`'s.
+struct Ratio {
+    const char* title;
+    const char* num;
+    const char* den;
+};
+
+/// A markdown table of `ratios` for each row: header `first` (the row title columns, e.g.
+/// "| workload | frame (B)"), then one line per row with `title(row)` and each ratio or n/a.
+template <class Value, class Title>
+void ratio_table(std::ostream& out, const char* first, std::span<const Ratio> ratios,
+                 const std::vector<std::string>& rows, const Value& value, const Title& title) {
+    out << first;
+    for (const Ratio& r : ratios) {
+        out << " | " << r.title;
+    }
+    out << " |\n|---|---:";
+    for (std::size_t i = 0; i < ratios.size(); ++i) {
+        out << "|---:";
+    }
+    out << "|\n";
+    for (const std::string& row : rows) {
+        out << "| " << title(row);
+        for (const Ratio& r : ratios) {
+            const auto* n = value(row, r.num);
+            const auto* d = value(row, r.den);
+            if (n == nullptr || d == nullptr || !n->error.empty() || !d->error.empty() || d->ns <= 0) {
+                out << " | n/a";
+            } else {
+                out << " | " << format_ratio(n->ns / d->ns);
+            }
+        }
+        out << " |\n";
+    }
 }
 
 }  // namespace
@@ -100,36 +137,14 @@ void SummaryReporter::print_classic(std::ostream& out, const Value& value) const
         }
         out << " |\n";
     }
-    struct Ratio {
-        const char* title;
-        const char* num;
-        const char* den;
-    };
     static constexpr Ratio kRatios[] = {
         {"classic interpreter / libpcap", "cbpf_interp", "libpcap"},
         {"converted checked / libpcap", "converted_checked", "libpcap"},
         {"converted unchecked / libpcap", "converted_unchecked", "libpcap"},
         {"converted checked / classic interpreter", "converted_checked", "cbpf_interp"},
     };
-    out << "\n### Classic BPF: time relative to each reference, same run (below 1 = faster)\n\n| filter (verdict) | "
-           "frame (B)";
-    for (const Ratio& r : kRatios) {
-        out << " | " << r.title;
-    }
-    out << " |\n|---|---:|---:|---:|---:|---:|\n";
-    for (const std::string& row : classic_rows_) {
-        out << "| " << title(row);
-        for (const Ratio& r : kRatios) {
-            const Cell* n = value(row, r.num);
-            const Cell* d = value(row, r.den);
-            if (n == nullptr || d == nullptr || !n->error.empty() || !d->error.empty() || d->ns <= 0) {
-                out << " | n/a";
-            } else {
-                out << " | " << format_ratio(n->ns / d->ns);
-            }
-        }
-        out << " |\n";
-    }
+    out << "\n### Classic BPF: time relative to each reference, same run (below 1 = faster)\n\n";
+    ratio_table(out, "| filter (verdict) | frame (B)", kRatios, classic_rows_, value, title);
 }
 
 void SummaryReporter::Finalize() {
@@ -171,11 +186,6 @@ void SummaryReporter::Finalize() {
         out << "\n" << note << "\n";
     }
 
-    struct Ratio {
-        const char* title;
-        const char* num;
-        const char* den;
-    };
     static constexpr Ratio kRatios[] = {
         {"checked / native", "interp_checked", "native_c"},
         {"unchecked / native", "interp_unchecked", "native_c"},
@@ -185,28 +195,7 @@ void SummaryReporter::Finalize() {
         {"unchecked / kernel JIT", "interp_unchecked", "kernel_jit"},
     };
     out << "\n### Interpreter time relative to each reference (below 1 = the interpreter is faster)\n\n";
-    out << "| workload | frame (B)";
-    for (const Ratio& r : kRatios) {
-        out << " | " << r.title;
-    }
-    out << " |\n|---|---:";
-    for (std::size_t i = 0; i < std::size(kRatios); ++i) {
-        out << "|---:";
-    }
-    out << "|\n";
-    for (const std::string& row : rows_) {
-        out << "| " << row_title(row);
-        for (const Ratio& r : kRatios) {
-            const Cell* n = value(row, r.num);
-            const Cell* d = value(row, r.den);
-            if (n == nullptr || d == nullptr || !n->error.empty() || !d->error.empty() || d->ns <= 0) {
-                out << " | n/a";
-            } else {
-                out << " | " << format_ratio(n->ns / d->ns);
-            }
-        }
-        out << " |\n";
-    }
+    ratio_table(out, "| workload | frame (B)", kRatios, rows_, value, row_title);
     out << "\nkernel JIT: BPF_PROG_TEST_RUN's own average per run (whole ns, syscall excluded).\n";
     if (!classic_rows_.empty()) {
         print_classic(out, value);
