@@ -26,6 +26,8 @@ using isa::Op;
 constexpr std::int32_t kHelperIdLimit = 212;
 /// BPF_FUNC_tail_call.
 constexpr std::int32_t kTailCallId = 12;
+/// BPF_MAX_VAR_OFF: the largest offset (exclusive) a direct map value reference may carry.
+constexpr std::uint32_t kMaxVarOff = 1U << 29;
 /// MAX_BPF_STACK / 8: the 8-byte stack slots a spill can occupy.
 constexpr std::int64_t kStackBytes = 512;
 constexpr std::size_t kStackSlots = 64;
@@ -464,6 +466,10 @@ Result<void> check_references(const program::Program& prog, bool typed, const In
             if (op == Op::LddwMapIdxValue) {
                 const Map& m = instance->map(static_cast<std::size_t>(in.imm));
                 const auto off = static_cast<std::uint32_t>(prog.slots()[pc + 1].imm);
+                // resolve_pseudo_ldimm64 checks the offset's range before the map.
+                if (off >= kMaxVarOff) {
+                    return reject(pc, fmt::format("direct value offset of {} is not allowed", off));
+                }
                 if (m.type() != program::MapType::Array || m.max_entries() != 1) {
                     return reject(pc, fmt::format("direct value access on {} map \"{}\" is not supported (only "
                                                   "single-element arrays)",

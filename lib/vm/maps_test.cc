@@ -180,6 +180,21 @@ TEST(Maps, LoadRefusesUnknownMapsAndBadDirectValueOffsets) {
     const program::Program p3 = make_program(not_array);
     EXPECT_EQ(runtime::load(p3, env).error().render(),
               "pc 0: direct value access on prog_array map \"jumps\" is not supported (only single-element arrays)");
+    // BPF_MAX_VAR_OFF (1 << 29) is checked first, whatever the map (test_verifier "direct map
+    // access, write test 12"); one below it is an ordinary out-of-value offset ("write test 13").
+    for (const std::uint32_t map : {0U, 2U}) {
+        Code too_far;
+        lddw_map(too_far, 1, static_cast<std::int32_t>(map), Op::LddwMapIdxValue, 1 << 29);
+        too_far << I(Op::Mov64Imm) << I(Op::Exit);
+        const program::Program p4 = make_program(too_far);
+        EXPECT_EQ(runtime::load(p4, env).error().render(), "pc 0: direct value offset of 536870912 is not allowed");
+    }
+    Code just_below;
+    lddw_map(just_below, 1, 0, Op::LddwMapIdxValue, (1 << 29) - 1);
+    just_below << I(Op::Mov64Imm) << I(Op::Exit);
+    const program::Program p5 = make_program(just_below);
+    EXPECT_EQ(runtime::load(p5, env).error().render(),
+              "pc 0: invalid access to map value pointer, value_size=8 off=536870911");
 }
 
 }  // namespace
