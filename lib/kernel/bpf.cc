@@ -76,10 +76,10 @@ std::string kernel_name(std::string_view name) {
     return out;
 }
 
-std::vector<bpf_insn> to_kernel(const program::Program& prog) {
-    std::vector<bpf_insn> out(prog.size());
-    for (std::size_t i = 0; i < prog.size(); ++i) {
-        const isa::Insn& in = prog.slots()[i];
+std::vector<bpf_insn> to_kernel(std::span<const isa::Insn> slots) {
+    std::vector<bpf_insn> out(slots.size());
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+        const isa::Insn& in = slots[i];
         out[i].code = in.opcode;
         out[i].dst_reg = in.dst & 0x0f;
         out[i].src_reg = in.src & 0x0f;
@@ -142,8 +142,13 @@ Result<Fd> prog_load(const std::string& name, std::span<const bpf_insn> insns, c
 }  // namespace detail
 
 Result<Fd> load_socket_filter(const program::Program& prog, const LoadOptions& opts, std::string* log) {
-    const std::vector<bpf_insn> insns = detail::to_kernel(prog);
-    return detail::prog_load(detail::kernel_name(prog.name()), insns, opts.license, opts, {}, log);
+    return load_socket_filter(prog.name(), prog.slots(), opts, log);
+}
+
+Result<Fd> load_socket_filter(std::string_view name, std::span<const isa::Insn> slots, const LoadOptions& opts,
+                              std::string* log) {
+    const std::vector<bpf_insn> insns = detail::to_kernel(slots);
+    return detail::prog_load(detail::kernel_name(name), insns, opts.license, opts, {}, log);
 }
 
 Result<TestRunResult> test_run(const Fd& prog, std::span<const std::uint8_t> data,

@@ -43,6 +43,11 @@ struct LoadOptions {
 [[nodiscard]] Result<Fd> load_socket_filter(const program::Program& prog, const LoadOptions& opts = {},
                                             std::string* log = nullptr);
 
+/// load_socket_filter for instruction slots that need not form a valid program::Program (a
+/// malformed program, to get the kernel's verdict and message on it), named `name`.
+[[nodiscard]] Result<Fd> load_socket_filter(std::string_view name, std::span<const isa::Insn> slots,
+                                            const LoadOptions& opts = {}, std::string* log = nullptr);
+
 /// The one line that says why a verifier log ended as it did: the last non-empty line that is
 /// neither a statistics line (`processed N insns ...`, `verification time`, `stack depth`) nor a
 /// source annotation from BTF line info (`; <source> @ file.c:12`). Empty if there is no such line.

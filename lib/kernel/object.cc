@@ -137,7 +137,7 @@ private:
 
 Result<Fd> load_program(const program::Object& obj, const program::ObjectProgram& p, const LoadedObject& out,
                         const std::vector<int>& fd_array, Kfuncs& kfuncs, const LoadOptions& load, std::string* log) {
-    std::vector<bpf_insn> insns = detail::to_kernel(p.program);
+    std::vector<bpf_insn> insns = detail::to_kernel(p.program.slots());
     for (std::size_t pc = 0; pc < insns.size(); ++pc) {
         bpf_insn& in = insns[pc];
         if (p.program.is_lddw_tail(pc) || p.program.op(pc) != isa::Op::CallKfunc) {

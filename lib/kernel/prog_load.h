@@ -30,8 +30,8 @@ struct ProgLoadExtras {
 /// `name` as the kernel accepts an object name: identifier characters and '.', at most 15.
 [[nodiscard]] std::string kernel_name(std::string_view name);
 
-/// The program's slots as struct bpf_insn.
-[[nodiscard]] std::vector<bpf_insn> to_kernel(const program::Program& prog);
+/// Instruction slots as struct bpf_insn.
+[[nodiscard]] std::vector<bpf_insn> to_kernel(std::span<const isa::Insn> slots);
 
 /// BPF_PROG_LOAD of a socket filter, growing the verifier log buffer until it fits; errors and
 /// `log` as load_socket_filter documents.
