@@ -20,12 +20,15 @@
 #include <nlohmann/json.hpp>
 
 #include "program/program.h"
+#include "runner/expected_fail.h"
+#include "runner/failing_test.h"
 #include "runtime/helpers.h"
 #include "runtime/load.h"
 #include "runtime/prog_type.h"
 #include "runtime/skb.h"
 #include "support/bytes.h"
 #include "vm/interpreter.h"
+#include "vm/vm_test_util.h"
 
 namespace sockfilter::vm::testing {
 namespace {
@@ -95,23 +98,6 @@ Result<std::vector<Case>> read_cases(const std::string& path) {
     return cases;
 }
 
-/// tests/EXPECTED_FAIL lines of this suite: descr -> reason.
-std::map<std::string, std::string> read_expected_failures(const std::string& path) {
-    std::map<std::string, std::string> out;
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.starts_with(kListPrefix)) {
-            continue;
-        }
-        const std::size_t tab = line.find('\t');
-        const std::string name = line.substr(kListPrefix.size(), tab == std::string::npos ? std::string::npos
-                                                                                          : tab - kListPrefix.size());
-        out[name] = tab == std::string::npos ? std::string() : line.substr(tab + 1);
-    }
-    return out;
-}
-
 /// The skb populate_skb() builds (spec §9.1) from the first `size` bytes of the case's data.
 runtime::Skb fake_skb(const Case& c, std::uint32_t size) {
     runtime::Skb skb;
@@ -137,20 +123,6 @@ runtime::Skb fake_skb(const Case& c, std::uint32_t size) {
     return skb;
 }
 
-/// Prints each executed instruction for `--case ... -v`.
-class Printer final : public TraceSink {
-public:
-    void step(const TraceStep& s) override {
-        std::string changed;
-        for (int i = 0; i < 11; ++i) {
-            if (s.before[i] != s.after[i]) {
-                changed += fmt::format(" r{}={:#x}", i, s.after[i]);
-            }
-        }
-        fmt::print("  pc {:4}:{}\n", s.pc, changed);
-    }
-};
-
 /// Runs every sub-test; returns an empty string when all pass, else what went wrong.
 std::string run_case(const Case& c, bool verbose) {
     auto prog = program::Program::from_bytes(c.descr, c.insns);
@@ -161,7 +133,7 @@ std::string run_case(const Case& c, bool verbose) {
         c.large_mem ? runtime::Environment{nullptr, &runtime::conformance_helpers()}
                     : runtime::Environment{&runtime::socket_filter(), &runtime::socket_filter_helpers()};
     Interpreter vm(runtime::LoadedProgram{&*prog, env}, Options{});
-    Printer printer;
+    RegisterPrinter printer;
     if (verbose) {
         vm.set_trace(&printer);
     }
@@ -280,16 +252,9 @@ int main(int argc, char** argv) {
     }
 
     static std::map<std::string, std::string> expected =
-        read_expected_failures(source_dir() + "/tests/EXPECTED_FAIL");
-    static std::string read_error = read ? std::string() : read.error().render();
+        sockfilter::testing::read_expected_failures(source_dir() + "/tests/EXPECTED_FAIL", kListPrefix);
     if (!read) {
-        ::testing::RegisterTest("TestBpf", "ReadCases", nullptr, nullptr, __FILE__, __LINE__,
-                                []() -> ::testing::Test* {
-                                    class Failing final : public ::testing::Test {
-                                        void TestBody() override { FAIL() << read_error; }
-                                    };
-                                    return new Failing;
-                                });
+        sockfilter::testing::register_failing_test("TestBpf", "ReadCases", read.error().render());
         return RUN_ALL_TESTS();
     }
     std::set<std::string> used;
@@ -305,23 +270,15 @@ int main(int argc, char** argv) {
                                 [&c, reason]() -> ::testing::Test* { return new CaseTest(&c, reason); });
     }
     // The list is strict both ways: every test_bpf/ line must name a case that runs here.
-    static std::vector<std::string> stale;
+    std::string stale;
     for (const auto& [descr, reason] : expected) {
         if (listed_and_present.count(descr) == 0) {
-            stale.push_back(descr);
+            stale += "\ntests/EXPECTED_FAIL names '" + descr +
+                     "', which is not a runnable INTERNAL case of test_bpf.json";
         }
     }
-    ::testing::RegisterTest("TestBpfList", "ExpectedFailuresNameRunnableCases", nullptr, nullptr, __FILE__, __LINE__,
-                            []() -> ::testing::Test* {
-                                class Check final : public ::testing::Test {
-                                    void TestBody() override {
-                                        for (const std::string& d : stale) {
-                                            ADD_FAILURE() << "tests/EXPECTED_FAIL names '" << d
-                                                          << "', which is not a runnable INTERNAL case of test_bpf.json";
-                                        }
-                                    }
-                                };
-                                return new Check;
-                            });
+    if (!stale.empty()) {
+        sockfilter::testing::register_failing_test("TestBpfList", "ExpectedFailuresNameRunnableCases", stale);
+    }
     return RUN_ALL_TESTS();
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "isa/isa.h"
@@ -106,5 +107,20 @@ inline std::uint64_t r0_of(const Code& code, std::vector<std::uint8_t> mem = {})
     EXPECT_EQ(o.result.status, ExecStatus::Ok) << o.message;
     return o.result.r0;
 }
+
+/// Prints each executed instruction and the registers it changed ("  pc    3: r0=0x1"), for the
+/// `-v` mode of the data-suite runners.
+class RegisterPrinter final : public TraceSink {
+public:
+    void step(const TraceStep& s) override {
+        std::string changed;
+        for (int i = 0; i < 11; ++i) {
+            if (s.before[i] != s.after[i]) {
+                changed += fmt::format(" r{}={:#x}", i, s.after[i]);
+            }
+        }
+        fmt::print("  pc {:4}:{}\n", s.pc, changed);
+    }
+};
 
 }  // namespace sockfilter::vm::testing
