@@ -2,6 +2,10 @@
 // require_kernel, the fd counter and the shared-folder lookup.
 #include "kernel_env.h"
 
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -34,13 +38,28 @@ const std::string& skip_reason() {
 
 void require_kernel() {
     const std::string& reason = skip_reason();
-    if (reason.empty()) {
-        return;
+    if (!reason.empty()) {
+        skip_kernel_test(reason);
     }
+}
+
+void skip_kernel_test(const std::string& reason) {
     if (in_ci()) {
         FAIL() << "kernel test cannot run and CI=true: " << reason;
     }
     GTEST_SKIP() << "SKIPPED: " << reason;
+}
+
+bool drop_effective_caps(std::initializer_list<int> caps) {
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (::syscall(SYS_capget, &hdr, data) != 0) {
+        return false;
+    }
+    for (int c : caps) {
+        data[c / 32].effective &= ~(1U << (c % 32));
+    }
+    return ::syscall(SYS_capset, &hdr, data) == 0;
 }
 
 std::size_t open_fd_count() {

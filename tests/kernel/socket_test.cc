@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,26 +206,13 @@ TEST_F(SocketTest, FeaturesOfThisProcess) {
     }
 }
 
-/// Clears capability bits from the effective set (capset, no libcap).
-bool drop_effective(std::initializer_list<int> caps) {
-    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[2]{};
-    if (::syscall(SYS_capget, &hdr, data) != 0) {
-        return false;
-    }
-    for (int c : caps) {
-        data[c / 32].effective &= ~(1U << (c % 32));
-    }
-    return ::syscall(SYS_capset, &hdr, data) == 0;
-}
-
 TEST_F(SocketTest, FeaturesFollowTheEffectiveCapabilities) {
     if (::geteuid() != 0) {
         GTEST_SKIP() << "SKIPPED: needs root to drop capabilities in a child";
     }
     // CAP_BPF without CAP_PERFMON (and without CAP_SYS_ADMIN, which implies both): the bpf tier.
     int status = in_child([] {
-        if (!drop_effective({CAP_SYS_ADMIN, CAP_PERFMON})) {
+        if (!drop_effective_caps({CAP_SYS_ADMIN, CAP_PERFMON})) {
             return 10;
         }
         auto f = kernel::probe_features();
@@ -235,7 +221,7 @@ TEST_F(SocketTest, FeaturesFollowTheEffectiveCapabilities) {
     EXPECT_EQ(status, 0) << "10: capset failed, 11: wrong probe";
     // Neither: unprivileged, which loads only when kernel.unprivileged_bpf_disabled is 0.
     status = in_child([] {
-        if (!drop_effective({CAP_SYS_ADMIN, CAP_PERFMON, CAP_BPF})) {
+        if (!drop_effective_caps({CAP_SYS_ADMIN, CAP_PERFMON, CAP_BPF})) {
             return 10;
         }
         auto f = kernel::probe_features();
